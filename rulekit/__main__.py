@@ -1,0 +1,5 @@
+"""``python -m rulekit``."""
+
+from rulekit.cli.main import entry
+
+entry()

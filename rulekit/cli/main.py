@@ -1,0 +1,57 @@
+"""The ``rulekit`` command: dispatches to one module per subcommand.
+
+Exit codes: 0 success, 1 problems found (or tests failed), 2 usage error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rulekit import __version__
+
+COMMANDS = {
+    "validate": ("rulekit.cli.validate", "check rule and world files; report every problem"),
+    "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
+}
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+USAGE = "usage: rulekit [--version] <command> [options]\n\ncommands:\n" + "\n".join(
+    f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()
+) + "\n\nrun 'rulekit <command> --help' for a command's options"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return EXIT_OK if args else EXIT_USAGE
+    if args[0] == "--version":
+        print(f"rulekit {__version__}")
+        return EXIT_OK
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"rulekit: unknown command '{name}'\n\n{USAGE}", file=sys.stderr)
+        return EXIT_USAGE
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        code: int = module.main(rest)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the one place that turns a bug into a polite exit
+        print(
+            f"rulekit: internal error ({type(exc).__name__}: {exc}). This is a bug in rulekit; "
+            "please report it with the command you ran and the files involved.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return code
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

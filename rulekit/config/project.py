@@ -1,0 +1,231 @@
+"""Validate and load a set of files: rule files, world files (and, later, scenario files).
+
+``check_paths`` is what ``rulekit validate`` runs: it finds the YAML files under the given
+paths, loads each one safely, tells its kind by its top-level key, validates it against its
+schema, and builds what it describes.  Rule files are grouped by folder: the rule files of one
+folder form one rule set (they share pools and calendars, hand leads to each other, and compete
+by precedence).  Problems of every stage are collected; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rulekit.calendars import Calendar, build_calendar
+from rulekit.config.build import build_ruleset
+from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
+from rulekit.config.schema import validate_document
+from rulekit.errors import Diagnostic, DiagnosticSink, LoadError, RulekitError, SourceLocation
+from rulekit.model import Agent, Contact, Listing, Office, Team
+from rulekit.ruleset import RuleSet
+from rulekit.suggest import did_you_mean
+from rulekit.world import World
+
+YAML_SUFFIXES = (".yaml", ".yml")
+KINDS = {"policy": "rulefile", "world": "world", "scenario": "scenario"}
+
+
+@dataclass
+class CheckResult:
+    """Everything one validation run found and built."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    documents: dict[str, Document] = field(default_factory=dict)
+    rulesets: dict[str, RuleSet] = field(default_factory=dict)
+    worlds: dict[str, World] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """YAML files under ``paths`` (folders are searched recursively, hidden entries skipped)."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.suffix in YAML_SUFFIXES and p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Diagnostic("RK008", "no such file or folder",
+                                       SourceLocation(str(raw), 1, 1)))
+    unique = list(dict.fromkeys(found))
+    return unique, problems
+
+
+def document_kind(doc: Document, sink: DiagnosticSink) -> str | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        sink.error("RK009", "not a rulekit file: expected a mapping with a 'policy', 'world' "
+                   "or 'scenario' key", doc.location(()))
+        return None
+    kinds = [kind for key, kind in KINDS.items() if key in data]
+    if len(kinds) == 1:
+        return kinds[0]
+    if not kinds:
+        guess = next((did_you_mean(k, KINDS) for k in data if did_you_mean(k, KINDS)), None)
+        sink.error("RK009", "not a rulekit file: expected a 'policy', 'world' or 'scenario' key",
+                   doc.location(()), hint=guess)
+    else:
+        sink.error("RK009", "a file holds one document kind; found keys for "
+                   + " and ".join(kinds), doc.location(()))
+    return None
+
+
+def load_document(path: Path, sink: DiagnosticSink,
+                  max_bytes: int | None = None) -> Document | None:
+    try:
+        return load_file(path, max_bytes=max_bytes or _size_limit(path))
+    except LoadError as exc:
+        sink.extend_from(exc)
+        return None
+
+
+def _size_limit(path: Path) -> int:
+    """World files may be larger than rule files; peek at the first lines to tell."""
+    from rulekit.config.load import MAX_RULE_FILE_BYTES
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return MAX_RULE_FILE_BYTES
+    if b"\nworld:" in b"\n" + head or b"world:" in head.split(b"\n", 3)[0]:
+        return MAX_WORLD_FILE_BYTES
+    return MAX_RULE_FILE_BYTES
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _model_items(doc: Document, key: str, model: type[M], sink: DiagnosticSink) -> list[M]:
+    items: list[M] = []
+    for index, raw in enumerate(doc.data.get(key, [])):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = (key, index, *err["loc"])
+                sink.error("RK105", f"'{key}[{index}]': {err['msg']}", doc.location(path))
+    return items
+
+
+def _unique_ids(doc: Document, key: str, ids: list[str], sink: DiagnosticSink) -> set[str]:
+    seen: set[str] = set()
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            sink.error("RK308", f"{key[:-1]} id '{item_id}' is used twice",
+                       doc.location((key, index, "id")))
+        seen.add(item_id)
+    return seen
+
+
+def build_world(doc: Document, sink: DiagnosticSink) -> World | None:
+    """Build a :class:`World` from a schema-valid world document, checking its references."""
+    before = len(sink.items)
+    calendars: dict[str, Calendar] = {}
+    for name, spec in doc.data.get("calendars", {}).items():
+        def at(path: tuple[str | int, ...], _n: str = name) -> SourceLocation | None:
+            return doc.location(("calendars", _n, *path))
+        try:
+            calendars[name] = build_calendar(name, spec, at=at)
+        except RulekitError as exc:
+            sink.extend_from(exc)
+    offices = _model_items(doc, "offices", Office, sink)
+    teams = _model_items(doc, "teams", Team, sink)
+    agents = _model_items(doc, "agents", Agent, sink)
+    listings = _model_items(doc, "listings", Listing, sink)
+    contacts = _model_items(doc, "contacts", Contact, sink)
+    ids = {
+        "offices": _unique_ids(doc, "offices", [o.id for o in offices], sink),
+        "teams": _unique_ids(doc, "teams", [t.id for t in teams], sink),
+        "agents": _unique_ids(doc, "agents", [a.id for a in agents], sink),
+        "listings": _unique_ids(doc, "listings", [li.id for li in listings], sink),
+        "contacts": _unique_ids(doc, "contacts", [c.id for c in contacts], sink),
+    }
+
+    def ref(kind: str, value: str | None, path: tuple[str | int, ...], what: str) -> None:
+        pool = ids[kind] if kind != "calendars" else set(calendars)
+        if value is not None and value not in pool:
+            sink.error("RK310", f"{what} '{value}' is not defined in this world",
+                       doc.location(path), hint=did_you_mean(value, pool))
+
+    for i, agent in enumerate(agents):
+        for j, office in enumerate(agent.offices):
+            ref("offices", office, ("agents", i, "offices", j), "office")
+        for j, team in enumerate(agent.teams):
+            ref("teams", team, ("agents", i, "teams", j), "team")
+        ref("calendars", agent.calendar, ("agents", i, "calendar"), "calendar")
+    for i, office_ in enumerate(offices):
+        ref("calendars", office_.calendar, ("offices", i, "calendar"), "calendar")
+    for i, team_ in enumerate(teams):
+        for j, member in enumerate(team_.members):
+            ref("agents", member, ("teams", i, "members", j), "agent")
+    for i, listing in enumerate(listings):
+        ref("agents", listing.listing_agent, ("listings", i, "listing_agent"), "agent")
+    for i, contact in enumerate(contacts):
+        ref("agents", contact.owner, ("contacts", i, "owner"), "agent")
+        for scope, owner in contact.owners.items():
+            ref("agents", owner, ("contacts", i, "owners", scope), "agent")
+    if any(d.severity == "error" for d in sink.items[before:]):
+        return None
+    return World.build(doc.data["world"], agents=agents, offices=offices, teams=teams,
+                       listings=listings, contacts=contacts, calendars=calendars)
+
+
+def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None) -> CheckResult:
+    """Validate every rulekit file under ``paths`` and build rule sets and worlds.
+
+    ``max_bytes`` overrides the per-kind file size limits."""
+    result = CheckResult()
+    sink = DiagnosticSink()
+    files, missing = find_files(paths)
+    sink.items.extend(missing)
+    groups: dict[str, list[Document]] = defaultdict(list)
+    world_docs: list[Document] = []
+    for path in files:
+        result.files.append(str(path))
+        doc = load_document(path, sink, max_bytes)
+        if doc is None:
+            continue
+        result.documents[doc.path] = doc
+        kind = document_kind(doc, sink)
+        if kind is None:
+            continue
+        schema_problems = validate_document(doc, kind)
+        sink.items.extend(schema_problems)
+        if schema_problems:
+            continue
+        if kind == "rulefile":
+            groups[str(path.parent)].append(doc)
+        elif kind == "world":
+            world_docs.append(doc)
+    world_calendars: dict[str, list[str]] = defaultdict(list)
+    for doc in world_docs:
+        world = build_world(doc, sink)
+        if world is not None:
+            result.worlds[doc.path] = world
+            world_calendars[str(Path(doc.path).parent)].extend(world.calendars)
+    for folder, docs in groups.items():
+        ruleset = build_ruleset(docs, sink, root=folder,
+                                world_calendars=world_calendars.get(folder, ()))
+        if ruleset is not None:
+            result.rulesets[folder] = ruleset
+    result.diagnostics = sorted(sink.items, key=Diagnostic.sort_key)
+    return result

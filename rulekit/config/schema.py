@@ -1,0 +1,211 @@
+"""JSON Schema validation of loaded documents, reported as positioned diagnostics.
+
+The schemas ship inside the package (``rulekit/schemas`` is the repository's ``schemas/``) and
+reference each other by file name (``calendar.schema.json``), so editors resolve them from disk
+and this module resolves them from a registry of the shipped files.
+
+Each schema problem becomes one diagnostic at the offending key or value, with a message in
+plain words (``unknown property 'ofer'``) and a hint where one helps (``did you mean 'offer'?``).
+For alternatives (``oneOf``) the most relevant branch's problem is reported, chosen by
+:func:`jsonschema.exceptions.best_match`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from rulekit.config.load import Document
+from rulekit.errors import Diagnostic
+from rulekit.suggest import did_you_mean
+
+SCHEMA_NAMES = ("rulefile", "world", "lead", "calendar", "scenario")
+BASE_URI = "https://rulekit.invalid/schemas/"
+
+
+def schema_text(name: str) -> str:
+    """The text of a shipped schema (``rulefile``, ``world``, ``lead``, ``calendar``...)."""
+    return resources.files("rulekit").joinpath("schemas", f"{name}.schema.json").read_text(
+        encoding="utf-8"
+    )
+
+
+def available_schemas() -> list[str]:
+    folder = resources.files("rulekit").joinpath("schemas")
+    return sorted(
+        entry.name.removesuffix(".schema.json")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".schema.json")
+    )
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(schema_text(name))
+    return data
+
+
+@cache
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry()
+    for name in available_schemas():
+        resource = Resource.from_contents(load_schema(name), default_specification=DRAFT202012)
+        registry = registry.with_resource(f"{BASE_URI}{name}.schema.json", resource)
+    return registry
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    schema = dict(load_schema(name))
+    schema["$id"] = f"{BASE_URI}{name}.schema.json"
+    return Draft202012Validator(schema, registry=_registry())
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _expected_types(expected: Any) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """For oneOf/anyOf, descend into the best matching branch; otherwise the error itself."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        # A step given in short form (string) and long form (mapping): prefer the branch whose
+        # type matches the value, which best_match does by relevance.
+        chosen = best_match(error.context)
+        if chosen is None or chosen is error:
+            break
+        error = chosen
+    yield error
+
+
+def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
+    path = tuple(error.absolute_path)
+    field = _dotted(path)
+    validator_name = error.validator
+    value = error.instance
+    rule: Any = error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if validator_name == "required":
+        missing = [p for p in rule if isinstance(value, dict) and p not in value]
+        name = missing[0] if missing else str(rule)
+        where = f" in '{field}'" if path else ""
+        return Diagnostic("RK101", f"missing required property '{name}'{where}",
+                          doc.location(path, key=True), field_path=field)
+    if validator_name in ("additionalProperties", "unevaluatedProperties"):
+        allowed = list(schema.get("properties", {}))
+        extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
+        key = extras[0] if extras else "?"
+        hint = did_you_mean(key, allowed) if allowed else None
+        if hint is None and allowed:
+            hint = "allowed here: " + ", ".join(allowed)
+        return Diagnostic("RK102", f"unknown property '{key}'",
+                          doc.location((*path, key), key=True), hint=hint,
+                          field_path=_dotted((*path, key)))
+    if validator_name in ("maxProperties", "minProperties") and "properties" in schema:
+        keys = list(value) if isinstance(value, dict) else []
+        if validator_name == "maxProperties":
+            message = "a step has exactly one step key; found " + ", ".join(
+                f"'{k}'" for k in keys)
+            hint = "split it into separate steps, or move options inside the step's mapping"
+        else:
+            message = "empty step"
+            hint = "use one of: " + ", ".join(schema["properties"])
+        return Diagnostic("RK105", message, doc.location(path), hint=hint, field_path=field)
+    if validator_name == "type":
+        return Diagnostic("RK103",
+                          f"'{field}' should be {_expected_types(rule)}, "
+                          f"found {_kind(value)}",
+                          doc.location(path), field_path=field)
+    if validator_name in ("enum", "const"):
+        options = rule if validator_name == "enum" else [rule]
+        shown = ", ".join(json.dumps(o, ensure_ascii=False) for o in options)
+        hint = did_you_mean(str(value), [str(o) for o in options]) if isinstance(value, str) \
+            else None
+        return Diagnostic("RK104", f"'{field}' is {json.dumps(value, ensure_ascii=False)}; "
+                                   f"allowed: {shown}",
+                          doc.location(path), hint=hint, field_path=field)
+    if validator_name == "pattern":
+        desc = schema.get("description")
+        hint = None
+        examples = schema.get("examples")
+        if examples:
+            hint = f"for example {json.dumps(examples[0], ensure_ascii=False)}"
+        message = f"'{field}' has an invalid value {json.dumps(value, ensure_ascii=False)}"
+        if desc:
+            message += f" ({desc.split('.')[0].lower()})"
+        return Diagnostic("RK105", message, doc.location(path), hint=hint, field_path=field)
+    if validator_name == "propertyNames":
+        return Diagnostic("RK105", f"invalid name in '{field}': {error.message}",
+                          doc.location(path), field_path=field)
+    return Diagnostic("RK105", f"'{field}': {_plain(error)}", doc.location(path),
+                      field_path=field)
+
+
+def _plain(error: ValidationError) -> str:
+    name = error.validator
+    v = error.validator_value
+    messages = {
+        "minItems": f"needs at least {v} item{'s' if v != 1 else ''}",
+        "maxItems": f"has more than {v} items",
+        "minLength": "must not be empty" if v == 1 else f"needs at least {v} characters",
+        "maxLength": f"is longer than {v} characters",
+        "minimum": f"must be at least {v}",
+        "maximum": f"must be at most {v}",
+        "uniqueItems": "has duplicate items",
+    }
+    return messages.get(str(name), str(error.message))
+
+
+def validate_document(doc: Document, schema_name: str) -> list[Diagnostic]:
+    """All schema problems of ``doc`` as diagnostics, in document order."""
+    found: list[Diagnostic] = []
+    for error in validator(schema_name).iter_errors(doc.data):
+        for leaf in _leaf_errors(error):
+            found.append(_diagnostic(doc, leaf))
+    unique = {(d.code, d.message, d.location): d for d in found}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+

@@ -1,0 +1,231 @@
+"""The domain model: leads, contacts, agents, offices, teams, listings.
+
+These pydantic models are the single source of truth for the data rulekit routes.  The lead
+payload JSON Schema (``schemas/lead.schema.json``) is generated from :class:`Lead`, and the
+expression DSL's field declarations (``rulekit.dsl.fields``) are derived from these classes, so a
+field added here is at once accepted in payloads and usable in rule conditions.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Activity(enum.StrEnum):
+    """Whether a lead is a consumer's direct request or passive account activity."""
+
+    ACTIVE = "active"
+    PASSIVE = "passive"
+
+
+class Entry(enum.StrEnum):
+    """How the lead reached the system."""
+
+    WEB = "web"
+    MANUAL = "manual"
+    IMPORT = "import"
+
+
+class ContactInfo(_Model):
+    """The consumer behind the lead, as given in the payload."""
+
+    email: str | None = Field(None, description="Email address; the main identity key.",
+                              examples=["pat.buyer@example.com"])
+    phone: str | None = Field(None, description="Phone number as given.",
+                              examples=["+1 704 555 0142"])
+    name: str | None = Field(None, description="Full name as given.", examples=["Pat Buyer"])
+
+
+class PropertyRef(_Model):
+    """The subject property of the inquiry, if any."""
+
+    listing_id: str | None = Field(None, description="Listing id in the world's listings.",
+                                   examples=["CMLS-4021977"])
+    brand: str | None = Field(None, description="Brand of the listing brokerage.",
+                              examples=["RE/MAX"])
+    status: str | None = Field(None, description="Listing status.", examples=["active"])
+    city: str | None = Field(None, description="City of the property.", examples=["Charlotte"])
+    state: str | None = Field(None, description="State or region code.", examples=["NC"])
+    zip: str | None = Field(None, description="ZIP / postal code.", examples=["28202"])
+    mls: str | None = Field(None, description="MLS (market) listing the property.",
+                            examples=["CMLS"])
+    listing_agent: str | None = Field(None, description="Agent id of the listing agent.",
+                                      examples=["a-jordan-lee"])
+    price: float | None = Field(None, description="Asking price.", examples=[325000], ge=0)
+
+
+class Lead(_Model):
+    """One consumer action that reached the brokerage: an inquiry, a showing request, a saved
+    search.  ``id`` is the idempotency key: submitting the same id twice yields one lead."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={"$comment": "Generated from rulekit.model.Lead; do not edit by hand."},
+    )
+
+    id: str = Field(..., min_length=1, max_length=200,
+                    description="Unique id of the lead; also its idempotency key.",
+                    examples=["ls-2026-11-24-0001"])
+    received_at: AwareDatetime = Field(..., description="When the lead arrived (with offset).",
+                                       examples=["2026-11-24T14:05:00-05:00"])
+    source: str = Field(..., min_length=1, description="Lead source (site or system).",
+                        examples=["remax.com"])
+    channel: str | None = Field(
+        None,
+        description="Channel within the source, used for per-channel exclusivity "
+        "(e.g. region-site, office-site, agent-site).",
+        examples=["agent-site"],
+    )
+    entry: Entry = Field(Entry.WEB, description="How the lead was created.", examples=["web"])
+    site_owner: str | None = Field(None, description="Agent id owning the site the lead came from.",
+                                   examples=["a-jordan-lee"])
+    branding_agent: str | None = Field(
+        None, description="Agent id whose branding was in effect (personal app, SPAW).",
+        examples=["a-jordan-lee"])
+    entered_by: str | None = Field(None, description="Agent id who entered or imported the lead.",
+                                   examples=["a-jordan-lee"])
+    office: str | None = Field(None, description="Office id the lead is already attached to.",
+                               examples=["rmx-ballantyne"])
+    inquiry_type: str = Field("general", description="What the consumer asked for.",
+                              examples=["Schedule Showing"])
+    activity: Activity = Field(
+        Activity.ACTIVE,
+        description="active: a request to act on; passive: account activity.",
+        examples=["active"])
+    contact: ContactInfo = Field(
+        default_factory=ContactInfo, description="The consumer's contact details.",
+        examples=[{"email": "pat.buyer@example.com", "name": "Pat Buyer"}])
+    property: PropertyRef = Field(
+        default_factory=PropertyRef, description="The subject property, if any.",
+        examples=[{"listing_id": "CMLS-4021977", "brand": "RE/MAX", "zip": "28277"}])
+    attributes: dict[str, Any] = Field(default_factory=dict,
+                                       description="Free-form attributes for custom rules.",
+                                       examples=[{"campaign": "fall-open-house"}])
+
+
+class ContactStatus(enum.StrEnum):
+    AGENT_DATABASE = "agent_database"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+    PENDING = "pending"
+    SHARED = "shared"
+
+
+class Contact(_Model):
+    """A consumer known to the brokerage, with an owner per exclusivity scope."""
+
+    id: str = Field(..., description="Contact id.", examples=["c-pat-buyer"])
+    email: str | None = Field(None, description="Email, the identity key.",
+                              examples=["pat.buyer@example.com"])
+    phone: str | None = Field(None, description="Phone.", examples=["+1 704 555 0142"])
+    name: str | None = Field(None, description="Name.", examples=["Pat Buyer"])
+    owner: str | None = Field(None, description="Global owner (agent id).",
+                              examples=["a-jordan-lee"])
+    owners: dict[str, str] = Field(
+        default_factory=dict,
+        description="Owner per scope key (global, channel:<c>, market:<mls>, or custom).",
+        examples=[{"market:CMLS": "a-jordan-lee"}])
+    status: ContactStatus | None = Field(None, description="Contact status.",
+                                         examples=["assigned"])
+    lead_status: Literal["active", "inactive"] = Field(
+        "active", description="Whether update requests are sent to the owner.",
+        examples=["active"])
+    type: str | None = Field(None, description="Contact type (Buyer, Seller, ...).",
+                             examples=["Buyer"])
+    source: str | None = Field(None, description="Contact source (Broker, Agent, Realtor.com).",
+                               examples=["Broker"])
+    business_source: str | None = Field(None, description="Source of business.",
+                                        examples=["Open House"])
+    priority: Literal["hot", "warm", "cold", "dead"] | None = Field(
+        None, description="Priority.", examples=["hot"])
+    interest: int | None = Field(None, ge=0, le=5, description="Interest level, 0-5 stars.",
+                                 examples=[4])
+    time_frame: str | None = Field(None, description="When a transaction is expected.",
+                                   examples=["3-6 months"])
+    entered_by: str | None = Field(None, description="Agent who entered it manually.",
+                                   examples=["a-jordan-lee"])
+
+
+class Agent(_Model):
+    """An agent who can be offered or assigned leads."""
+
+    id: str = Field(..., min_length=1, description="Agent id.", examples=["a-jordan-lee"])
+    name: str = Field("", description="Display name.", examples=["Jordan Lee"])
+    email: str | None = Field(None, description="Notification address.",
+                              examples=["jordan.lee@example.com"])
+    offices: list[str] = Field(default_factory=list, description="Office ids.",
+                               examples=[["rmx-ballantyne"]])
+    teams: list[str] = Field(default_factory=list, description="Team ids.", examples=[["eteam"]])
+    mls: list[str] = Field(default_factory=list, description="MLS memberships.",
+                           examples=[["CMLS"]])
+    zips: list[str] = Field(default_factory=list, description="ZIP codes of interest.",
+                            examples=[["28277", "28226"]])
+    cities: list[str] = Field(default_factory=list, description="Cities of interest.",
+                              examples=[["Charlotte"]])
+    tags: list[str] = Field(default_factory=list, description="Free tags (eteam, trusted, ...).",
+                            examples=[["eteam", "trusted"]])
+    paused: bool = Field(False, description="Paused agents receive no offers.", examples=[False])
+    calendar: str | None = Field(None, description="Name of the agent's own calendar.",
+                                 examples=["evenings"])
+    capacity: int | None = Field(None, ge=0, description="Maximum open leads; none for no limit.",
+                                 examples=[25])
+
+
+class Office(_Model):
+    """An office: a place, the cities it specialises in, and its agents."""
+
+    id: str = Field(..., min_length=1, description="Office id.", examples=["rmx-ballantyne"])
+    name: str = Field("", description="Display name.", examples=["RE/MAX Executive Ballantyne"])
+    city: str | None = Field(None, description="City where the office is.",
+                             examples=["Charlotte"])
+    state: str | None = Field(None, description="State.", examples=["NC"])
+    specialty_cities: list[str] = Field(default_factory=list,
+                                        description="Other cities the office serves.",
+                                        examples=[["Matthews", "Pineville"]])
+    brand: str | None = Field(None, description="Brand.", examples=["RE/MAX"])
+    tags: list[str] = Field(default_factory=list, description="Free tags.", examples=[["luxury"]])
+    agent_count: int | None = Field(
+        None, ge=0,
+        description="Head count used for weighting; defaults to the number of agents listed.",
+        examples=[200])
+    calendar: str | None = Field(None, description="Office calendar name.",
+                                 examples=["office-hours"])
+
+
+class Team(_Model):
+    """A named group of agents (an eTeam, a qualifier desk)."""
+
+    id: str = Field(..., min_length=1, description="Team id.", examples=["eteam"])
+    name: str = Field("", description="Display name.", examples=["eTeam"])
+    members: list[str] = Field(default_factory=list, description="Agent ids.",
+                               examples=[["a-jordan-lee"]])
+
+
+class Listing(_Model):
+    """A listing known to the brokerage."""
+
+    id: str = Field(..., min_length=1, description="Listing id.", examples=["CMLS-4021977"])
+    mls: str | None = Field(None, description="MLS.", examples=["CMLS"])
+    brand: str | None = Field(None, description="Brand of the listing brokerage.",
+                              examples=["RE/MAX"])
+    status: str = Field("active", description="Listing status.", examples=["active"])
+    listing_agent: str | None = Field(None, description="Agent id.", examples=["a-jordan-lee"])
+    city: str | None = Field(None, description="City.", examples=["Charlotte"])
+    state: str | None = Field(None, description="State.", examples=["NC"])
+    zip: str | None = Field(None, description="ZIP.", examples=["28202"])
+    price: float | None = Field(None, ge=0, description="Price.", examples=[325000])
+
+
+def utc_timestamp(value: datetime) -> float:
+    """Seconds since the epoch of an aware datetime."""
+    return value.timestamp()

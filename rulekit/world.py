@@ -1,0 +1,91 @@
+"""The world: offices, teams, agents, listings, known contacts and agents' calendars.
+
+A :class:`World` is immutable and indexed so that a pool touches only the agents it could hold
+(by office, team, tag, MLS, ZIP, city), never every agent of the brokerage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from rulekit.model import Agent, Contact, Listing, Office, Team
+
+if TYPE_CHECKING:
+    from rulekit.calendars import Calendar
+
+Index = Mapping[str, tuple[str, ...]]
+
+
+def _index(pairs: Iterable[tuple[str, str]]) -> Index:
+    table: dict[str, list[str]] = defaultdict(list)
+    for key, agent_id in pairs:
+        if agent_id not in table[key]:
+            table[key].append(agent_id)
+    return MappingProxyType({k: tuple(v) for k, v in table.items()})
+
+
+@dataclass(frozen=True)
+class World:
+    """Agents, offices, teams, listings and contacts by id, with the indexes pools use."""
+
+    name: str
+    agents: Mapping[str, Agent]
+    offices: Mapping[str, Office] = field(default_factory=dict)
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    listings: Mapping[str, Listing] = field(default_factory=dict)
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    by_office: Index = field(default_factory=dict, init=False)
+    by_team: Index = field(default_factory=dict, init=False)
+    by_tag: Index = field(default_factory=dict, init=False)
+    by_mls: Index = field(default_factory=dict, init=False)
+    by_zip: Index = field(default_factory=dict, init=False)
+    by_city: Index = field(default_factory=dict, init=False)
+    offices_by_city: Index = field(default_factory=dict, init=False)
+    office_sizes: Mapping[str, int] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        agents = list(self.agents.values())
+        team_pairs = [(t, a.id) for a in agents for t in a.teams]
+        team_pairs += [(t.id, m) for t in self.teams.values() for m in t.members]
+        counts: dict[str, int] = defaultdict(int)
+        for agent in agents:
+            for office in agent.offices:
+                counts[office] += 1
+        sizes = {
+            office.id: office.agent_count if office.agent_count is not None else counts[office.id]
+            for office in self.offices.values()
+        }
+        city_pairs = [
+            (city.lower(), office.id)
+            for office in self.offices.values()
+            for city in ([office.city] if office.city else []) + office.specialty_cities
+        ]
+        set_ = object.__setattr__
+        set_(self, "by_office", _index((o, a.id) for a in agents for o in a.offices))
+        set_(self, "by_team", _index(team_pairs))
+        set_(self, "by_tag", _index((t, a.id) for a in agents for t in a.tags))
+        set_(self, "by_mls", _index((m, a.id) for a in agents for m in a.mls))
+        set_(self, "by_zip", _index((z, a.id) for a in agents for z in a.zips))
+        set_(self, "by_city", _index((c.lower(), a.id) for a in agents for c in a.cities))
+        set_(self, "offices_by_city", _index(city_pairs))
+        set_(self, "office_sizes", MappingProxyType(sizes))
+
+    @classmethod
+    def build(cls, name: str, *, agents: Iterable[Agent] = (), offices: Iterable[Office] = (),
+              teams: Iterable[Team] = (), listings: Iterable[Listing] = (),
+              contacts: Iterable[Contact] = (),
+              calendars: Mapping[str, Calendar] | None = None) -> World:
+        return cls(
+            name=name,
+            agents={a.id: a for a in agents},
+            offices={o.id: o for o in offices},
+            teams={t.id: t for t in teams},
+            listings={li.id: li for li in listings},
+            contacts={c.id: c for c in contacts},
+            calendars=dict(calendars or {}),
+        )
