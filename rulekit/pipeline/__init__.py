@@ -1,0 +1,32 @@
+"""The decision core: a pure function from (rule set, world, facts, lead state, event, now)
+to (new state, effects, trace)."""
+
+from rulekit.pipeline.decide import Decision, decide, lead_seed
+from rulekit.pipeline.events import (
+    AdminReassign,
+    Event,
+    LeadReceived,
+    OfferAccepted,
+    OfferDeclined,
+    QualifierVerdict,
+    TimerFired,
+)
+from rulekit.pipeline.facts import Facts, StaticFacts
+from rulekit.pipeline.state import LeadState, Pending
+
+__all__ = [
+    "AdminReassign",
+    "Decision",
+    "Event",
+    "Facts",
+    "LeadReceived",
+    "LeadState",
+    "OfferAccepted",
+    "OfferDeclined",
+    "Pending",
+    "QualifierVerdict",
+    "StaticFacts",
+    "TimerFired",
+    "decide",
+    "lead_seed",
+]

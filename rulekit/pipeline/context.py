@@ -1,0 +1,190 @@
+"""The working context of one decision: inputs (ruleset, world, facts, now, randomness), the
+evolving lead state, and the effects and trace being built.  Nothing here performs I/O."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rulekit.calendars import Calendar
+from rulekit.dsl import CompiledExpression, Duration
+from rulekit.errors import SourceLocation
+from rulekit.model import Agent, Contact, Lead, Listing
+from rulekit.pipeline.effects import Effect
+from rulekit.pipeline.facts import Facts, contact_key
+from rulekit.pipeline.state import LeadState
+from rulekit.ruleset import Notify, Policy, RuleSet, Scope, ScopeKind
+from rulekit.trace import Trace
+from rulekit.world import World
+
+
+def where(location: SourceLocation | None) -> str | None:
+    return str(location) if location else None
+
+
+def scope_key(scope: Scope, ctx: Context) -> str | None:
+    """The key of an exclusivity scope for this lead, or ``None`` when it cannot be told."""
+    lead = ctx.lead
+    if scope.kind == "global":
+        return "global"
+    if scope.kind == "channel":
+        channel = lead.channel or lead.source
+        return f"channel:{channel}"
+    if scope.kind == "market":
+        mls = lead.property.mls or (ctx.listing.mls if ctx.listing else None)
+        return f"market:{mls}" if mls else None
+    if scope.expression is None:
+        return None
+    value = ctx.evaluate(scope.expression)
+    return f"custom:{value}" if value not in (None, "") else None
+
+
+def describe_scope(key: str) -> str:
+    kind, _, value = key.partition(":")
+    if kind == "global":
+        return "any channel or market"
+    if kind == "channel":
+        return f"channel {value}"
+    if kind == "market":
+        return f"market {value}"
+    return f"scope {value}"
+
+
+@dataclass
+class Context:
+    """Everything one call of ``decide`` works with."""
+
+    ruleset: RuleSet
+    world: World
+    facts: Facts
+    now: datetime
+    lead: Lead
+    state: LeadState
+    trace: Trace
+    rng: random.Random
+    effects: list[Effect] = field(default_factory=list)
+    _contact: Contact | None = None
+    _contact_loaded: bool = False
+
+    # -- the lead's surroundings -----------------------------------------------------------
+    @property
+    def listing(self) -> Listing | None:
+        listing_id = self.lead.property.listing_id
+        return self.world.listings.get(listing_id) if listing_id else None
+
+    @property
+    def contact_key(self) -> str | None:
+        return contact_key(self.lead)
+
+    @property
+    def contact(self) -> Contact | None:
+        if not self._contact_loaded:
+            key = self.contact_key
+            self._contact = self.facts.contact(key) if key else None
+            self._contact_loaded = True
+        return self._contact
+
+    def owner(self, key: str) -> str | None:
+        contact = self.contact
+        if contact is None:
+            return None
+        if key == "global":
+            return contact.owner or contact.owners.get("global")
+        return contact.owners.get(key)
+
+    @property
+    def policy(self) -> Policy:
+        assert self.state.policy is not None
+        return self.ruleset.policy(self.state.policy)
+
+    # -- runtime for expressions (rulekit.dsl.Runtime) -------------------------------------
+    def calendar(self, name: str) -> Calendar:
+        found = self.ruleset.calendars.get(name) or self.world.calendars.get(name)
+        if found is None:
+            raise KeyError(f"unknown calendar {name!r}")
+        return found
+
+    def contact_owner(self, scope: str) -> str | None:
+        kinds: dict[str, ScopeKind] = {"global": "global", "channel": "channel",
+                                       "market": "market"}
+        key = scope_key(Scope(kinds[scope]), self) if scope in kinds else f"custom:{scope}"
+        return self.owner(key) if key else None
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, expression: CompiledExpression, agent: Agent | None = None,
+                 load: int | None = None) -> Any:
+        return expression.function(self.lead, self.contact, self.listing, self.now, self,
+                                   agent, load)
+
+    def evaluate_office(self, expression: CompiledExpression, office: Any, size: int) -> Any:
+        return expression.function(self.lead, self.contact, self.listing, self.now, self,
+                                   None, None, office, size)
+
+    def fields_read(self, expression: CompiledExpression) -> dict[str, object]:
+        from rulekit.dsl import Env
+
+        env = Env(self.lead, self.contact, self.listing, self.now, self)
+        try:
+            return expression.read_fields(env)
+        except (AttributeError, KeyError, TypeError):
+            return {}
+
+    # -- ids, time and randomness ----------------------------------------------------------
+    def next_id(self, prefix: str) -> str:
+        self.state = self.state.with_(serial=self.state.serial + 1)
+        return f"{self.state.lead_id}:{prefix}{self.state.serial}"
+
+    def deadline(self, duration: Duration, calendar: str | None, agent: str | None) -> datetime:
+        if not duration.business:
+            return self.now + timedelta(seconds=duration.seconds)
+        cal = self.business_calendar(calendar, agent)
+        if cal is None:
+            return self.now + timedelta(seconds=duration.seconds)
+        return cal.add_business(self.now, timedelta(seconds=duration.seconds))
+
+    def business_calendar(self, calendar: str | None, agent: str | None) -> Calendar | None:
+        if calendar == "agent":
+            found = self.world.agents.get(agent) if agent else None
+            own = found.calendar if found else None
+            return self.world.calendars.get(own) if own else None
+        return self.calendar(calendar) if calendar else None
+
+    # -- notifications ---------------------------------------------------------------------
+    def recipients(self, names: tuple[str, ...], *, assignee: str | None = None,
+                   offered: tuple[str, ...] = (), owner: str | None = None) -> tuple[str, ...]:
+        out: list[str] = []
+        for name in names:
+            if name == "assignee":
+                out.extend([assignee] if assignee else [])
+            elif name == "offered":
+                out.extend(offered)
+            elif name == "owner":
+                out.extend([owner] if owner else [])
+            elif name == "listing_agent":
+                listing = self.listing
+                agent = listing.listing_agent if listing else self.lead.property.listing_agent
+                out.extend([agent] if agent else [])
+            else:
+                out.append(name)
+        return tuple(dict.fromkeys(out))
+
+    def notification(self, notify: Notify | None, **who: Any) -> None:
+        if notify is None:
+            return
+        from rulekit.pipeline.effects import SendNotification
+
+        variables = tuple((k, self.evaluate(e)) for k, e in notify.variables)
+        to = self.recipients(notify.to, **who)
+        cc = self.recipients(notify.cc, **who)
+        self.effects.append(SendNotification(notify.template, to, cc, notify.subject, variables))
+        subject = f" “{notify.subject}”" if notify.subject else ""
+        self.trace.add("effect", f"Notification '{notify.template}'{subject} to "
+                       f"{', '.join(to) or 'nobody'}" + (f", cc {', '.join(cc)}" if cc else ""),
+                       data={"template": notify.template, "to": list(to), "cc": list(cc),
+                             "subject": notify.subject})
+
+    def agent_name(self, agent_id: str) -> str:
+        agent = self.world.agents.get(agent_id)
+        return f"{agent.name} ({agent_id})" if agent and agent.name else agent_id

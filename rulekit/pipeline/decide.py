@@ -1,0 +1,322 @@
+"""The pure decision function.
+
+``decide(ruleset, world, facts, state, lead, event, now)`` → :class:`Decision` (new state,
+effects, trace).  It reads no clock, no global randomness and does no I/O: the random generator
+is seeded from the lead's seed and its event serial, so the same inputs always give the same
+decision — which is what makes replay, simulation and scenario tests exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rulekit.model import Lead
+from rulekit.pipeline.context import Context, where
+from rulekit.pipeline.effects import AssignLead, Effect, EnqueueLead, RejectAction
+from rulekit.pipeline.events import (
+    AdminReassign,
+    Event,
+    LeadReceived,
+    OfferAccepted,
+    OfferDeclined,
+    QualifierVerdict,
+    TimerFired,
+)
+from rulekit.pipeline.facts import Facts
+from rulekit.pipeline.offers import (
+    DONE_OFFER,
+    WAITING_STEPS,
+    accepted,
+    close_pending,
+    declined,
+    expired,
+)
+from rulekit.pipeline.state import ASSIGNED, QUEUED, UNROUTED, LeadState
+from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
+from rulekit.ruleset import Policy, Qualify, Rule, RuleSet, Step
+from rulekit.trace import Trace
+from rulekit.world import World
+
+#: Queue for leads no policy serves.
+UNMATCHED_QUEUE = "unmatched"
+#: Bound on steps run in one decision (hand-offs included): a safety net, never reached by a
+#: validated rule set.
+MAX_STEPS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: LeadState
+    effects: tuple[Effect, ...]
+    trace: Trace
+
+
+def lead_seed(lead_id: str, salt: str = "") -> str:
+    """The lead's random seed: stable for its id, so replaying a lead redraws the same."""
+    return hashlib.sha256(f"{salt}:{lead_id}".encode()).hexdigest()[:16]
+
+
+def policy_matches(policy: Policy, ctx: Context) -> bool:
+    applies = policy.applies_to
+    lead = ctx.lead
+    if not applies.declared:
+        return False
+    if applies.sources is not None and lead.source not in applies.sources:
+        return False
+    if applies.channels is not None and lead.channel not in applies.channels:
+        return False
+    if applies.brands is not None and lead.property.brand not in applies.brands:
+        listing = ctx.listing
+        if listing is None or listing.brand not in applies.brands:
+            return False
+    if applies.entries is not None and lead.entry.value not in applies.entries:
+        return False
+    return applies.when is None or bool(ctx.evaluate(applies.when))
+
+
+def select_policy(ctx: Context) -> Policy | None:
+    best: Policy | None = None
+    for policy in ctx.ruleset.policies:
+        if policy_matches(policy, ctx) and (
+                best is None or (policy.precedence or 0) > (best.precedence or 0)):
+            best = policy
+    return best
+
+
+def _step_at(rule: Rule, position: tuple[Any, ...]) -> Step | None:
+    """The step at a position, or ``None`` past the end of its list."""
+    steps: tuple[Step, ...] = rule.steps
+    index = position[1]
+    if len(position) == 4:
+        parent = rule.steps[int(position[1])]
+        assert isinstance(parent, Qualify)
+        branch = position[2]
+        steps = parent.on_timeout if branch == "timeout" else dict(parent.verdicts)[str(branch)]
+        index = position[3]
+    return steps[int(index)] if int(index) < len(steps) else None
+
+
+def _advance(position: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (*position[:-1], int(position[-1]) + 1)
+
+
+def run(ctx: Context) -> None:
+    """Run the lead's policy from its current position until it resolves or waits."""
+    for _ in range(MAX_STEPS):
+        policy = ctx.policy
+        state = ctx.state
+        rule_index = int(state.position[0])
+        if rule_index >= len(policy.rules):
+            _unrouted(ctx, f"no rule of policy '{policy.name}' routed the lead")
+            return
+        rule = policy.rules[rule_index]
+        if not state.matched:
+            if not _matches(ctx, rule):
+                ctx.state = state.with_(position=(rule_index + 1, 0))
+                continue
+            ctx.state = ctx.state.with_(matched=True)
+        step = _step_at(rule, ctx.state.position)
+        if step is None:
+            if len(ctx.state.position) == 4:  # end of a verdict branch: the qualify step passes
+                ctx.state = ctx.state.with_(position=(rule_index, int(ctx.state.position[1]) + 1))
+                continue
+            if rule.then == "continue":
+                ctx.trace.add("rule", f"Rule '{rule.name}' did not route the lead; "
+                              "continuing with the next rule.")
+                ctx.state = ctx.state.with_(position=(rule_index + 1, 0), matched=False)
+                continue
+            _unrouted(ctx, f"rule '{rule.name}' ended without routing the lead")
+            return
+        kind = step_kind(step)
+        handler = IMMEDIATE.get(kind) or WAITING_STEPS[kind]
+        outcome = handler(ctx, step, rule.name)
+        if outcome == "timeout":  # a qualify step with nobody to qualify
+            ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], "timeout", 0))
+            continue
+        if outcome in (DONE, WAIT):
+            return
+        if outcome == HANDOFF:
+            continue
+        assert outcome == PASS
+        ctx.state = ctx.state.with_(position=_advance(ctx.state.position))
+    _unrouted(ctx, "routing took too many steps")
+
+
+def _matches(ctx: Context, rule: Rule) -> bool:
+    if rule.when is None:
+        ctx.trace.add("rule", f"Rule '{rule.name}' applies (it has no condition).",
+                      where(rule.location))
+        return True
+    result = bool(ctx.evaluate(rule.when))
+    values = ctx.fields_read(rule.when)
+    shown = ", ".join(f"{k} = {_show(v)}" for k, v in values.items())
+    ctx.trace.add("rule", f"Rule '{rule.name}': `{rule.when.text.strip()}` is "
+                  f"{'true' if result else 'false'}" + (f" ({shown})" if shown else "") + ".",
+                  where(rule.location), {"rule": rule.name, "result": result, "fields": values})
+    return result
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if hasattr(value, "id"):
+        return str(value.id)
+    if isinstance(value, (list, tuple)) and len(value) > 5:
+        return f"[{', '.join(map(str, value[:5]))}, … {len(value)} items]"
+    return str(value)
+
+
+def _unrouted(ctx: Context, reason: str) -> None:
+    ctx.effects.append(EnqueueLead("unrouted", reason, ""))
+    ctx.state = ctx.state.with_(status=UNROUTED, queue="unrouted", reason=reason, pending=None)
+    ctx.trace.add("effect", f"Lead left unrouted: {reason}; put in queue 'unrouted'.")
+
+
+def _start(ctx: Context) -> None:
+    lead = ctx.lead
+    ctx.trace.add("event", f"Lead {lead.id} received from {lead.source}"
+                  + (f" ({lead.channel})" if lead.channel else "")
+                  + f", inquiry '{lead.inquiry_type}'.")
+    policy = select_policy(ctx)
+    if policy is None:
+        ctx.trace.add("policy", f"No policy serves source '{lead.source}'.")
+        enqueue(ctx, UNMATCHED_QUEUE, f"no policy serves source '{lead.source}'", "")
+        return
+    ctx.trace.add("policy", f"Policy '{policy.name}' serves it.", where(policy.location),
+                  {"policy": policy.name})
+    ctx.state = ctx.state.with_(policy=policy.name, position=(0, 0), matched=False,
+                                handoffs=(policy.name,))
+    if not policy.enabled:
+        ctx.trace.add("policy", f"Policy '{policy.name}' is disabled: distribution is off.")
+        enqueue(ctx, policy.disabled_queue, "distribution disabled", "")
+        return
+    run(ctx)
+
+
+def _current(ctx: Context) -> tuple[Rule, Step]:
+    state = ctx.state
+    rule = ctx.policy.rules[int(state.position[0])]
+    step = _step_at(rule, state.position)
+    assert step is not None
+    return rule, step
+
+
+def _reject(ctx: Context, agent: str, reason: str) -> None:
+    ctx.effects.append(RejectAction(agent, reason))
+    ctx.trace.add("event", f"{ctx.agent_name(agent)}: {reason}.")
+
+
+def _resume(ctx: Context, event: Event) -> None:
+    state = ctx.state
+    pending = state.pending
+    if isinstance(event, AdminReassign):
+        ctx.trace.add("event", f"{event.by} reassigned the lead to "
+                      f"{ctx.agent_name(event.agent)}: {event.reason}.")
+        if event.agent not in ctx.world.agents:
+            _reject(ctx, event.agent, "not an agent of this world")
+            return
+        close_pending(ctx, "withdrawn")
+        ctx.effects.append(AssignLead(event.agent, "reassigned", ""))
+        ctx.state = ctx.state.with_(status=ASSIGNED, assignee=event.agent, queue=None)
+        return
+    if isinstance(event, TimerFired):
+        if pending is None or pending.timer_id != event.timer_id or state.final:
+            ctx.trace.add("timer", f"Timer {event.timer_id} fired, but nothing waits for it "
+                          "any more; ignored.")
+            return
+    elif isinstance(event, (OfferAccepted, OfferDeclined)):
+        verb = "accept" if isinstance(event, OfferAccepted) else "decline"
+        if state.final or pending is None or pending.offer_id != event.offer_id:
+            taken = state.status == ASSIGNED and state.assignee != event.agent
+            _reject(ctx, event.agent, f"cannot {verb} offer {event.offer_id}: "
+                    + ("another agent already has the lead" if taken
+                       else "the offer is no longer open"))
+            return
+        if pending.mode == "qualify" or event.agent not in pending.agents \
+                or event.agent in pending.declined:
+            _reject(ctx, event.agent, f"cannot {verb} offer {event.offer_id}: it was not "
+                    "offered to this agent")
+            return
+    elif isinstance(event, QualifierVerdict) and (
+            pending is None or pending.mode != "qualify" or event.qualifier not in pending.agents):
+        _reject(ctx, event.qualifier, "no qualification of this lead is waiting for this "
+                "qualifier")
+        return
+    rule, step = _current(ctx)
+    outcome = _answer(ctx, event, rule, step)
+    if outcome in (DONE, WAIT):
+        return
+    if outcome == DONE_OFFER:
+        if isinstance(step, Qualify):
+            if step.on_timeout:
+                ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], "timeout", 0))
+                run(ctx)
+                return
+        elif step_kind(step) == "offer_sequence":
+            run(ctx)  # the same step makes its next offer, or passes when exhausted
+            return
+    ctx.state = ctx.state.with_(position=_advance(ctx.state.position))
+    run(ctx)
+
+
+def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
+    if isinstance(event, OfferAccepted):
+        ctx.trace.add("event", f"{ctx.agent_name(event.agent)} answered offer "
+                      f"{event.offer_id}.")
+        return accepted(ctx, step, event.agent, rule.name)
+    if isinstance(event, OfferDeclined):
+        return declined(ctx, step, event.agent)
+    if isinstance(event, QualifierVerdict):
+        ctx.trace.add("event", f"Qualifier {ctx.agent_name(event.qualifier)} says: "
+                      f"{event.verdict}.")
+        close_pending(ctx, f"verdict:{event.verdict}", event.qualifier)
+        ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], event.verdict, 0))
+        run(ctx)
+        return DONE
+    pending = ctx.state.pending
+    assert pending is not None
+    if pending.mode == "hold":
+        ctx.trace.add("timer", "The hold is over: the calendar is open.")
+        ctx.state = ctx.state.with_(pending=None)
+        return PASS
+    return expired(ctx, step)
+
+
+def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None, lead: Lead,
+           event: Event, now: datetime) -> Decision:
+    """Decide what ``event`` does to the lead.  Pure: same inputs, same decision."""
+    if state is None:
+        state = LeadState(lead_id=lead.id, ruleset_version=ruleset.version,
+                          seed=lead_seed(lead.id))
+    if state.office and lead.office != state.office:
+        lead = lead.model_copy(update={"office": state.office})
+    trace = Trace(lead.id, event.kind, now, state.ruleset_version, state.seed)
+    rng = random.Random(f"{state.seed}:{state.serial}:{event.kind}")
+    ctx = Context(ruleset, world, facts, now, lead, state, trace, rng)
+    if isinstance(event, LeadReceived):
+        if state.policy is not None:
+            trace.add("event", f"Lead {lead.id} was already received; nothing to do.")
+        else:
+            _start(ctx)
+    elif state.final and not isinstance(event, AdminReassign):
+        agent = getattr(event, "agent", None) or getattr(event, "qualifier", None)
+        if isinstance(event, TimerFired):
+            trace.add("timer", f"Timer {event.timer_id} fired after the lead was "
+                      f"{state.status}; ignored.")
+        elif agent:
+            _resume(ctx, event)
+        else:
+            trace.add("event", f"Lead already {state.status}; event ignored.")
+    else:
+        _resume(ctx, event)
+    ctx.state = ctx.state.with_(serial=ctx.state.serial + 1)
+    return Decision(ctx.state, tuple(ctx.effects), trace)
+
+
+__all__ = ["QUEUED", "Decision", "decide", "lead_seed"]

@@ -1,0 +1,59 @@
+"""What a decision may read besides the lead's own state: facts kept by the store.
+
+:class:`Facts` is read-only; a decision changes facts only through effects.  The engine gives
+:func:`~rulekit.pipeline.decide` a view over its storage; tests give a :class:`StaticFacts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from rulekit.model import Contact, Lead
+
+
+def contact_key(lead: Lead) -> str | None:
+    """The identity of the consumer behind a lead: email (lower-case), else phone digits."""
+    email = lead.contact.email
+    if email:
+        return "email:" + email.strip().lower()
+    phone = lead.contact.phone
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return f"phone:{digits}" if digits else None
+
+
+class Facts(Protocol):
+    def contact(self, key: str) -> Contact | None:
+        """The stored contact with this identity key, with its owners per scope."""
+
+    def rotation(self, pool_key: str) -> tuple[str | None, int]:
+        """The round-robin cursor of a pool: the last agent served and its index."""
+
+    def load(self, agent: str) -> int:
+        """How many leads the agent holds open now."""
+
+    def last_offered(self, agent: str) -> datetime | None:
+        """When the agent was last offered a lead."""
+
+
+@dataclass
+class StaticFacts:
+    """Facts from plain dictionaries (tests, scenarios, the in-memory store)."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    rotations: dict[str, tuple[str | None, int]] = field(default_factory=dict)
+    loads: dict[str, int] = field(default_factory=dict)
+    offered_at: dict[str, datetime] = field(default_factory=dict)
+
+    def contact(self, key: str) -> Contact | None:
+        return self.contacts.get(key)
+
+    def rotation(self, pool_key: str) -> tuple[str | None, int]:
+        return self.rotations.get(pool_key, (None, -1))
+
+    def load(self, agent: str) -> int:
+        return self.loads.get(agent, 0)
+
+    def last_offered(self, agent: str) -> datetime | None:
+        return self.offered_at.get(agent)

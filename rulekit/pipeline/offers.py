@@ -1,0 +1,220 @@
+"""Steps that offer the lead and wait: offer, offer_sequence, broadcast, qualify; and
+round_robin, which picks from a rotation and assigns at once.
+
+Each waiting step has handlers for the answers: accepted, declined, the deadline passing, and
+(for qualify) the verdict.  The lead's state holds the pending offer; an answer that does not
+match it (a second accept on a broadcast, a late timer) is rejected without changing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rulekit.dsl import Duration
+from rulekit.pipeline.context import Context, where
+from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, ScheduleTimer
+from rulekit.pipeline.pools import PoolResult, resolve_agents
+from rulekit.pipeline.state import WAITING, Pending
+from rulekit.pipeline.steps import DONE, PASS, WAIT, assign
+from rulekit.pipeline.strategies import STRATEGIES
+from rulekit.ruleset import Broadcast, Notify, Offer, OfferSequence, Qualify, RoundRobin, Scope
+
+
+def _local(ctx: Context, t: datetime, calendar: str | None) -> str:
+    cal = ctx.ruleset.calendars.get(calendar or "") if calendar else None
+    shown = cal.local(t) if cal else t
+    return f"{shown:%a %Y-%m-%d %H:%M %Z}"
+
+
+def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
+               duration: Duration | None, calendar: str | None, notify: Notify | None) -> str:
+    """Make an offer (to one agent, or a broadcast) with its optional deadline timer."""
+    offer_id = ctx.next_id("o")
+    deadline = (ctx.deadline(duration, calendar, agents[0] if len(agents) == 1 else None)
+                if duration is not None else None)
+    timer = ctx.next_id("t") if deadline is not None else None
+    ctx.effects.append(MakeOffer(offer_id, agents, "single" if mode == "sequence" else mode,
+                                 deadline, rule))
+    if deadline is not None and timer is not None:
+        ctx.effects.append(ScheduleTimer(timer, deadline, f"{mode}_deadline"))
+    ctx.state = ctx.state.with_(
+        status=WAITING,
+        pending=Pending(mode, offer_id, agents, (), deadline, timer),
+        offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
+    )
+    who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
+    until = f" until {_local(ctx, deadline, calendar)}" if deadline else " with no deadline"
+    if duration is not None and duration.business:
+        until += f" ({duration} of {calendar or 'wall-clock time'})"
+    verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
+        mode, "Offered to")
+    ctx.trace.add("offer", f"{verb} {who}{until}.",
+                  data={"offer": offer_id, "agents": list(agents), "deadline": deadline,
+                        "mode": mode})
+    ctx.notification(notify, offered=agents)
+    return WAIT
+
+
+def close_pending(ctx: Context, status: str, winner: str | None = None) -> None:
+    pending = ctx.state.pending
+    if pending is None:
+        return
+    if pending.offer_id:
+        ctx.effects.append(CloseOffer(pending.offer_id, status, winner))
+    if pending.timer_id and status != "expired":
+        ctx.effects.append(CancelTimer(pending.timer_id))
+    ctx.state = ctx.state.with_(pending=None)
+
+
+def _pool(ctx: Context, name: str, step_location: Any) -> PoolResult:
+    pool = ctx.ruleset.pools[name]
+    result = resolve_agents(ctx, pool, offered=ctx.state.offered)
+    ctx.trace.add("pool", result.summary(), where(step_location), result.data())
+    return result
+
+
+def _weights(ctx: Context, step: OfferSequence, result: PoolResult) -> list[float] | None:
+    if step.weight is None:
+        return None
+    agents = ctx.world.agents
+    return [float(ctx.evaluate(step.weight, agents[a], ctx.facts.load(a)) or 0)
+            for a in result.eligible]
+
+
+# -- offer -------------------------------------------------------------------------------------
+def run_offer(ctx: Context, step: Offer, rule: str) -> str:
+    agent = ctx.evaluate(step.to)
+    if not isinstance(agent, str) or agent not in ctx.world.agents:
+        shown = "nobody" if agent is None else f"'{agent}', who is not in the world"
+        ctx.trace.add("step", f"Offer: `{step.to.text}` gives {shown}; going on.",
+                      where(step.location))
+        return PASS
+    if ctx.world.agents[agent].paused:
+        ctx.trace.add("step", f"Offer: {ctx.agent_name(agent)} is paused; going on.",
+                      where(step.location))
+        return PASS
+    return open_offer(ctx, (agent,), "single", rule, step.duration, step.calendar, step.notify)
+
+
+# -- offer_sequence ----------------------------------------------------------------------------
+def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
+    made = ctx.state.attempts
+    if step.attempts is not None and made >= step.attempts:
+        ctx.trace.add("step", f"All {step.attempts} offers went unanswered or were declined; "
+                      "going on.", where(step.location))
+        ctx.state = ctx.state.with_(attempts=0)
+        return PASS
+    result = _pool(ctx, step.pool, step.location)
+    fresh = [a for a in result.eligible if a not in ctx.state.offered]
+    if fresh:
+        result.eligible = fresh
+    elif step.attempts is None or not result.eligible:
+        ctx.trace.add("step", "No eligible agent left to offer; going on.", where(step.location))
+        ctx.state = ctx.state.with_(attempts=0)
+        return PASS
+    pick = STRATEGIES[step.pick](ctx, result, _weights(ctx, step, result))
+    ctx.trace.add("pick", pick.text, data=pick.data)
+    ctx.state = ctx.state.with_(attempts=made + 1)
+    label = f"offer {made + 1}" + (f" of {step.attempts}" if step.attempts else "")
+    ctx.trace.add("detail", f"This is {label}.")
+    return open_offer(ctx, (pick.chosen,), "sequence", rule, step.each_for, step.calendar,
+                      step.notify)
+
+
+# -- broadcast ---------------------------------------------------------------------------------
+def run_broadcast(ctx: Context, step: Broadcast, rule: str) -> str:
+    result = _pool(ctx, step.pool, step.location)
+    if not result.eligible:
+        ctx.trace.add("step", "Nobody to broadcast to; going on.", where(step.location))
+        return PASS
+    calendar = None if step.calendar == "agent" else step.calendar
+    return open_offer(ctx, tuple(result.eligible), "broadcast", rule, step.duration, calendar,
+                      step.notify)
+
+
+# -- round robin -------------------------------------------------------------------------------
+def run_round_robin(ctx: Context, step: RoundRobin, rule: str) -> str:
+    result = _pool(ctx, step.pool, step.location)
+    if not result.eligible:
+        ctx.trace.add("step", "Nobody in the rotation is eligible; going on.",
+                      where(step.location))
+        return PASS
+    pick = STRATEGIES["round_robin"](ctx, result, None)
+    ctx.trace.add("pick", pick.text, data=pick.data)
+    return assign(ctx, pick.chosen, "assigned", rule, step.own, step.notify)
+
+
+# -- qualify -----------------------------------------------------------------------------------
+def run_qualify(ctx: Context, step: Qualify, rule: str) -> str:
+    result = _pool(ctx, step.pool, step.location)
+    if not result.eligible:
+        ctx.trace.add("step", "No qualifier available.", where(step.location))
+        return "timeout" if step.on_timeout else PASS
+    if step.mode == "round_robin":
+        pick = STRATEGIES["round_robin"](ctx, result, None)
+        ctx.trace.add("pick", pick.text, data=pick.data)
+        qualifiers: tuple[str, ...] = (pick.chosen,)
+    else:
+        qualifiers = tuple(result.eligible)
+    return open_offer(ctx, qualifiers, "qualify", rule, step.duration, step.calendar, None)
+
+
+Runner = Callable[[Context, Any, str], str]
+
+WAITING_STEPS: dict[str, Runner] = {
+    "offer": run_offer,
+    "offer_sequence": run_sequence,
+    "broadcast": run_broadcast,
+    "round_robin": run_round_robin,
+    "qualify": run_qualify,
+}
+
+
+def own_and_notify(step: Any) -> tuple[tuple[Scope, ...], Notify | None]:
+    return getattr(step, "own", ()), None
+
+
+def accepted(ctx: Context, step: Any, agent: str, rule: str) -> str:
+    pending = ctx.state.pending
+    assert pending is not None
+    mode = pending.mode
+    close_pending(ctx, "accepted", agent)
+    how = "claimed (first to accept the broadcast)" if mode == "broadcast" else "accepted"
+    ctx.trace.add("step", f"{ctx.agent_name(agent)} accepted the offer.", where(step.location))
+    own, notify = own_and_notify(step)
+    return assign(ctx, agent, how, rule, own, notify)
+
+
+def declined(ctx: Context, step: Any, agent: str) -> str:
+    """An agent declined: a single offer ends; a broadcast ends when everyone declined."""
+    pending = ctx.state.pending
+    assert pending is not None
+    ctx.trace.add("step", f"{ctx.agent_name(agent)} declined the offer.", where(step.location))
+    if pending.mode == "broadcast":
+        declined_by = (*pending.declined, agent)
+        if len(declined_by) < len(pending.agents):
+            ctx.state = ctx.state.with_(pending=Pending(
+                pending.mode, pending.offer_id, pending.agents, declined_by, pending.deadline,
+                pending.timer_id))
+            return WAIT
+    close_pending(ctx, "declined")
+    return DONE_OFFER
+
+
+def expired(ctx: Context, step: Any) -> str:
+    pending = ctx.state.pending
+    assert pending is not None
+    ctx.trace.add("timer", "The offer's deadline passed with no acceptance."
+                  if pending.mode != "qualify" else "No verdict came before the deadline.",
+                  where(step.location))
+    close_pending(ctx, "expired")
+    return DONE_OFFER
+
+
+#: The offer ended without a winner: the step decides what follows (retry or go on).
+DONE_OFFER = "offer_ended"
+
+__all__ = ["DONE", "DONE_OFFER", "PASS", "WAIT", "WAITING_STEPS", "accepted", "declined",
+           "expired"]

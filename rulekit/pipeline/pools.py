@@ -1,0 +1,170 @@
+"""Pools: the agents (or offices) a step may choose from, for one lead, now.
+
+Candidates come from the world's indexes (explicit members, offices, teams, tags, and the
+``match`` keys ZIP / MLS / city / office), starting from the smallest list, so a decision costs
+in proportion to the pool and not to the number of agents of the brokerage.  Exclusions are
+then counted per reason — paused, already offered, off duty, at capacity, or not matching the
+pool's ``where`` — for the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rulekit.calendars import Calendar
+from rulekit.pipeline.context import Context
+from rulekit.ruleset import Pool
+
+#: How many excluded ids per reason a trace lists by name.
+LISTED_PER_REASON = 8
+
+REASON_TEXT = {
+    "paused": "paused",
+    "already_offered": "already offered this lead",
+    "off_duty": "off duty",
+    "at_capacity": "at capacity",
+    "where": "not matching the pool's condition",
+}
+
+
+@dataclass(slots=True)
+class PoolResult:
+    name: str
+    order: list[str]  # all candidates, in the pool's stable order
+    eligible: list[str]
+    excluded: dict[str, list[str]] = field(default_factory=dict)
+
+    def summary(self, noun: str = "agents") -> str:
+        text = (f"Pool '{self.name}': {len(self.order)} candidate {noun}, "
+                f"{len(self.eligible)} eligible")
+        if self.excluded:
+            parts = []
+            for reason, ids in self.excluded.items():
+                shown = ", ".join(ids[:LISTED_PER_REASON])
+                more = f" and {len(ids) - LISTED_PER_REASON} more" \
+                    if len(ids) > LISTED_PER_REASON else ""
+                parts.append(f"{len(ids)} {REASON_TEXT.get(reason, reason)} ({shown}{more})")
+            text += "; excluded: " + "; ".join(parts)
+        return text
+
+    def data(self) -> dict[str, object]:
+        return {
+            "pool": self.name,
+            "candidates": len(self.order),
+            "eligible": len(self.eligible),
+            "excluded": {r: {"count": len(ids), "agents": ids[:LISTED_PER_REASON]}
+                         for r, ids in self.excluded.items()},
+        }
+
+
+def _intersect(lists: list[Sequence[str]]) -> list[str]:
+    if not lists:
+        return []
+    lists = sorted(lists, key=len)
+    base = lists[0]
+    others = [set(other) for other in lists[1:]]
+    return [item for item in dict.fromkeys(base) if all(item in other for other in others)]
+
+
+def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for key in keys:
+        out.extend(index.get(key, ()))
+    return list(dict.fromkeys(out))
+
+
+def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
+    world = ctx.world
+    lists: list[Sequence[str]] = []
+    if pool.members is not None:
+        lists.append([m for m in pool.members if m in world.agents])
+    if pool.offices:
+        names = [ctx.lead.office or "" if o == "lead.office" else o for o in pool.offices]
+        lists.append(_union(world.by_office, names))
+    if pool.teams:
+        lists.append(_union(world.by_team, pool.teams))
+    for tag in pool.tags:
+        lists.append(world.by_tag.get(tag, ()))
+    for key, expression in pool.match:
+        value = ctx.evaluate(expression)
+        if value is None:
+            return []
+        text = str(value)
+        index = {"zip": world.by_zip, "mls": world.by_mls, "office": world.by_office,
+                 "city": world.by_city}[key]
+        lists.append(index.get(text.lower() if key == "city" else text, ()))
+    if not lists:
+        return list(world.agents)
+    if pool.members is not None and len(lists) > 1:
+        # keep the admin's order of members
+        rest = [set(other) for other in lists[1:]]
+        return [m for m in lists[0] if all(m in other for other in rest)]
+    return _intersect(lists)
+
+
+def _on_duty(ctx: Context, pool: Pool, agent_id: str) -> bool:
+    if pool.calendar is None:
+        return True
+    calendar: Calendar | None
+    if pool.calendar == "agent":
+        own = ctx.world.agents[agent_id].calendar
+        calendar = ctx.world.calendars.get(own) if own else None
+    else:
+        calendar = ctx.calendar(pool.calendar)
+    return calendar is None or calendar.is_open(ctx.now)
+
+
+def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> PoolResult:
+    """The pool's agents for this lead now, with exclusions counted per reason."""
+    order = agent_candidates(ctx, pool)
+    result = PoolResult(pool.name, order, [])
+    exclude = pool.exclude
+    offered_set = set(offered)
+    agents = ctx.world.agents
+    where = pool.where
+    needs_load = where is not None and "agent.load" in where.fields
+    for agent_id in order:
+        agent = agents[agent_id]
+        reason = None
+        if "paused" in exclude and agent.paused:
+            reason = "paused"
+        elif "already_offered" in exclude and agent_id in offered_set:
+            reason = "already_offered"
+        elif "off_duty" in exclude and not _on_duty(ctx, pool, agent_id):
+            reason = "off_duty"
+        elif ("at_capacity" in exclude and agent.capacity is not None
+              and ctx.facts.load(agent_id) >= agent.capacity):
+            reason = "at_capacity"
+        elif where is not None and not ctx.evaluate(
+                where, agent, ctx.facts.load(agent_id) if needs_load else 0):
+            reason = "where"
+        if reason is None:
+            result.eligible.append(agent_id)
+        else:
+            result.excluded.setdefault(reason, []).append(agent_id)
+    return result
+
+
+def resolve_offices(ctx: Context, pool: Pool) -> PoolResult:
+    world = ctx.world
+    lists: list[Sequence[str]] = []
+    if pool.members is not None:
+        lists.append([m for m in pool.members if m in world.offices])
+    for key, expression in pool.match:
+        value = ctx.evaluate(expression)
+        if value is None:
+            return PoolResult(pool.name, [], [])
+        if key == "city":
+            lists.append(world.offices_by_city.get(str(value).lower(), ()))
+    order = _intersect(lists) if lists else list(world.offices)
+    result = PoolResult(pool.name, order, [])
+    for office_id in order:
+        office = world.offices[office_id]
+        untagged = bool(pool.tags) and not set(pool.tags) <= set(office.tags)
+        if untagged or (pool.where is not None and not ctx.evaluate_office(
+                pool.where, office, world.office_sizes.get(office_id, 0))):
+            result.excluded.setdefault("where", []).append(office_id)
+        else:
+            result.eligible.append(office_id)
+    return result

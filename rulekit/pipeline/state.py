@@ -1,0 +1,85 @@
+"""A lead's routing state: a resumable state machine that lives in storage.
+
+It records where the lead is in its policy (rule and step), which agents were already offered
+it, the pending offer or hold and its deadline, and how routing ended.  Any worker can resume
+it: the state plus an event is all :func:`~rulekit.pipeline.decide` needs about the lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+# Position in a policy: (rule index, step index) or, inside a qualification verdict branch,
+# (rule index, step index, verdict, sub-step index).
+Position = tuple[int | str, ...]
+
+ROUTING, WAITING = "routing", "waiting"
+ASSIGNED, QUEUED, DROPPED, UNROUTED = "assigned", "queued", "dropped", "unrouted"
+FINAL = frozenset({ASSIGNED, QUEUED, DROPPED, UNROUTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What the lead waits for: an offer, a broadcast, a qualification, or a hold."""
+
+    mode: str  # single | sequence | broadcast | qualify | hold
+    offer_id: str | None
+    agents: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()
+    deadline: datetime | None = None
+    timer_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadState:
+    lead_id: str
+    ruleset_version: str
+    seed: str
+    status: str = ROUTING
+    policy: str | None = None
+    position: Position = ()
+    matched: bool = False
+    offered: tuple[str, ...] = ()
+    attempts: int = 0
+    pending: Pending | None = None
+    office: str | None = None
+    assignee: str | None = None
+    queue: str | None = None
+    reason: str | None = None
+    serial: int = 0
+    handoffs: tuple[str, ...] = field(default=())
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def with_(self, **changes: Any) -> LeadState:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.pending and self.pending.deadline:
+            data["pending"]["deadline"] = self.pending.deadline.isoformat()
+        data["position"] = list(self.position)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LeadState:
+        raw = dict(data)
+        pending = raw.get("pending")
+        if pending:
+            deadline = pending.get("deadline")
+            raw["pending"] = Pending(
+                mode=pending["mode"],
+                offer_id=pending.get("offer_id"),
+                agents=tuple(pending.get("agents", ())),
+                declined=tuple(pending.get("declined", ())),
+                deadline=datetime.fromisoformat(deadline) if deadline else None,
+                timer_id=pending.get("timer_id"),
+            )
+        raw["position"] = tuple(raw.get("position", ()))
+        raw["offered"] = tuple(raw.get("offered", ()))
+        raw["handoffs"] = tuple(raw.get("handoffs", ()))
+        return cls(**raw)

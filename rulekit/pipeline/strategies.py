@@ -1,0 +1,100 @@
+"""How a step picks one agent (or office) from the eligible ones: a registry by name.
+
+Every strategy is deterministic given the decision's seeded random generator and the facts,
+and says in the trace what it drew: the seed's draw, the weights, or the round-robin cursor.
+
+Round robin keeps one persistent cursor per pool: the last agent served and its index in the
+pool's stable order (the admin's member order, or agent ids in world order).  The next lead goes
+to the first eligible agent after the cursor.  Agents who are skipped (paused, at capacity, off
+duty) lose that turn rather than catching up later; an agent added to the pool joins the
+rotation at their place in the order; when the cursor's agent is removed the rotation goes on
+from the same index.  With a fixed set of eligible members, after N leads among k members each
+has ⌊N/k⌋ or ⌈N/k⌉.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rulekit.pipeline.context import Context
+from rulekit.pipeline.effects import AdvanceRotation
+from rulekit.pipeline.pools import PoolResult
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    chosen: str
+    text: str
+    data: dict[str, Any]
+
+
+Strategy = Callable[[Context, PoolResult, Sequence[float] | None], Pick]
+
+
+def pick_random(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
+    index = ctx.rng.randrange(len(pool.eligible))
+    chosen = pool.eligible[index]
+    return Pick(chosen, f"Picked {ctx.agent_name(chosen)} at random "
+                f"(draw {index + 1} of {len(pool.eligible)}, seed {ctx.state.seed})",
+                {"strategy": "random", "draw": index, "of": len(pool.eligible)})
+
+
+def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | None) -> Pick:
+    assert weights is not None
+    total = float(sum(weights))
+    if total <= 0:
+        return pick_random(ctx, pool, None)
+    point = ctx.rng.random() * total
+    running = 0.0
+    chosen = pool.eligible[-1]
+    for candidate, weight in zip(pool.eligible, weights, strict=True):
+        running += weight
+        if point < running:
+            chosen = candidate
+            break
+    share = weights[pool.eligible.index(chosen)] / total
+    return Pick(chosen, f"Picked {ctx.agent_name(chosen)} by weight ({share:.0%} chance; "
+                f"draw {point:.2f} of {total:g}, seed {ctx.state.seed})",
+                {"strategy": "weighted", "draw": point, "total": total,
+                 "weights": dict(zip(pool.eligible, weights, strict=True))})
+
+
+def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
+    key = pool.name
+    last, index = ctx.facts.rotation(key)
+    order = pool.order
+    eligible = set(pool.eligible)
+    if last is not None and last in order:
+        index = order.index(last)
+    count = len(order)
+    for step in range(1, count + 1):
+        position = (index + step) % count
+        candidate = order[position]
+        if candidate in eligible:
+            ctx.effects.append(AdvanceRotation(key, candidate, position, last))
+            return Pick(candidate, f"Picked {ctx.agent_name(candidate)}, next in the "
+                        f"rotation of '{key}' after {last or 'the start'}",
+                        {"strategy": "round_robin", "cursor": last, "position": position})
+    raise AssertionError("round robin over an empty pool")
+
+
+def pick_least_recent(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
+    floor = datetime.min.replace(tzinfo=ctx.now.tzinfo)
+    best = min(pool.eligible,
+               key=lambda a: (ctx.facts.last_offered(a) or floor, pool.eligible.index(a)))
+    when = ctx.facts.last_offered(best)
+    return Pick(best, f"Picked {ctx.agent_name(best)}, offered a lead least recently "
+                f"({when.isoformat() if when else 'never'})",
+                {"strategy": "least_recently_offered",
+                 "last_offered": when.isoformat() if when else None})
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "random": pick_random,
+    "weighted": pick_weighted,
+    "round_robin": pick_round_robin,
+    "least_recently_offered": pick_least_recent,
+}

@@ -1,0 +1,143 @@
+"""The storage Protocol: what the engine needs from a store, with its contract.
+
+Every adapter (memory, SQLite, PostgreSQL, third-party) implements :class:`Store` and passes
+the one contract test suite (``tests/storage/``).  The contract:
+
+* **Leads are idempotent by id.** ``add_lead`` stores a lead once; adding the same id again
+  changes nothing and returns ``False``.
+* **One event, one transaction.** ``commit`` applies a decision — the new lead state, every
+  effect and the trace — all or nothing.  It is a compare-and-set on the lead's ``serial``: if
+  another worker committed an event for the lead since ``expected_serial`` was read, nothing is
+  written and :class:`StaleState` is raised; the engine then decides again on fresh state.
+* **Exactly one winner per offer.** Closing an offer as accepted succeeds only while it is
+  open; a second winner makes the whole commit fail with :class:`StaleState`.
+* **One owner per (contact, scope).** ``SetOwner`` effects insert an owner only where none is
+  recorded: the first owner stays.
+* **Round-robin cursors without lost updates.** ``AdvanceRotation`` applies only if the cursor
+  is still where the decision read it; otherwise the commit fails with :class:`StaleState`.
+* **Timers fire at least once, one worker at a time.** ``claim_due_timers`` leases due timers to
+  one worker for ``lease`` seconds; a timer whose lease ran out (a crashed worker) can be claimed
+  again.  Firing is idempotent: the decision ignores a timer its lead no longer waits for, and a
+  committed decision deletes the timers it fired or cancelled.
+* **The outbox keeps every notification** until ``mark_sent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from rulekit.model import Lead
+from rulekit.pipeline.effects import Effect
+from rulekit.pipeline.facts import Facts
+from rulekit.pipeline.state import LeadState
+from rulekit.trace import Trace
+
+
+class StaleState(Exception):
+    """The lead (or an offer, a cursor) changed since the decision read it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOffer:
+    offer_id: str
+    lead_id: str
+    agents: tuple[str, ...]
+    mode: str
+    status: str
+    created_at: datetime
+    deadline: datetime | None
+    winner: str | None
+    closed_at: datetime | None
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    lead_id: str
+    agent: str
+    how: str
+    at: datetime
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    lead_id: str
+    queue: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    message_id: int
+    lead_id: str
+    template: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str | None
+    variables: dict[str, Any]
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    timer_id: str
+    lead_id: str
+    due: datetime
+    purpose: str
+
+
+class Store(Protocol):
+    """A place to keep routing state.  See the module docstring for the contract."""
+
+    def add_lead(self, lead: Lead, ruleset_version: str) -> bool:
+        """Store ``lead`` if its id is new; ``False`` if it was already there."""
+
+    def get_lead(self, lead_id: str) -> Lead | None:
+        """The stored lead."""
+
+    def get_state(self, lead_id: str) -> LeadState | None:
+        """The lead's routing state, ``None`` before its first decision."""
+
+    def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
+               effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
+        """Apply one decision atomically (see the contract); raise :class:`StaleState`."""
+
+    def facts(self) -> Facts:
+        """A read view of contacts and owners, rotation cursors, agent loads, offer times."""
+
+    def offer_lead(self, offer_id: str) -> str | None:
+        """The lead an offer belongs to."""
+
+    def claim_due_timers(self, now: datetime, worker: str, lease: float,
+                         limit: int = 100) -> list[DueTimer]:
+        """Lease up to ``limit`` timers due at ``now`` to ``worker``."""
+
+    def next_timer_due(self) -> datetime | None:
+        """When the earliest timer is due."""
+
+    def traces(self, lead_id: str) -> list[Trace]:
+        """Every decision trace of the lead, in order."""
+
+    def offers(self, lead_id: str | None = None) -> list[StoredOffer]:
+        """Offers (of one lead, or all), in creation order."""
+
+    def assignments(self, lead_id: str | None = None) -> list[Assignment]:
+        """Assignments (of one lead, or all), in order."""
+
+    def queue_items(self, queue: str | None = None) -> list[QueueItem]:
+        """Leads put in queues, in order."""
+
+    def outbox(self, *, unsent_only: bool = False) -> list[OutboxMessage]:
+        """Notifications, in order."""
+
+    def mark_sent(self, message_ids: Sequence[int], at: datetime) -> None:
+        """Record that notifications were delivered."""
+
+    def lead_ids(self) -> Iterator[str]:
+        """Every stored lead id, in arrival order."""

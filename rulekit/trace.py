@@ -1,0 +1,104 @@
+"""Decision traces: always on, one per event, in a JSON form and a plain-English form.
+
+A trace records the rules tried (with their source locations), each condition's result with
+the field values it read, each pool's candidates and why others were excluded, the random seed
+and draw or the round-robin cursor, the offers, timers and effects, and the ruleset version.
+Entries are cheap to add (a tuple append); rendering happens only when someone reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    kind: str  # event | policy | rule | condition | pool | pick | offer | timer | step | effect
+    text: str  # plain English, for people
+    where: str | None = None  # path:line:col of the rule or step
+    data: dict[str, Any] | None = None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass(slots=True)
+class Trace:
+    """The trace of one decision (one event of one lead)."""
+
+    lead_id: str
+    event: str
+    at: datetime
+    ruleset_version: str
+    seed: str
+    entries: list[TraceEntry] = field(default_factory=list)
+
+    def add(self, kind: str, text: str, where: str | None = None,
+            data: dict[str, Any] | None = None) -> None:
+        self.entries.append(TraceEntry(kind, text, where, data))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lead": self.lead_id,
+            "event": self.event,
+            "at": self.at.isoformat(),
+            "ruleset_version": self.ruleset_version,
+            "seed": self.seed,
+            "entries": [
+                {"kind": e.kind, "text": e.text, "where": e.where,
+                 "data": _json_value(e.data) if e.data else None}
+                for e in self.entries
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trace:
+        return cls(
+            lead_id=data["lead"],
+            event=data["event"],
+            at=datetime.fromisoformat(data["at"]),
+            ruleset_version=data["ruleset_version"],
+            seed=data["seed"],
+            entries=[TraceEntry(e["kind"], e["text"], e.get("where"), e.get("data"))
+                     for e in data["entries"]],
+        )
+
+    def render(self) -> str:
+        """Plain English, one line per entry, indented under the event line."""
+        head = f"{self.at:%Y-%m-%d %H:%M} UTC — {self.entries[0].text if self.entries else ''}"
+        lines = [head]
+        for entry in self.entries[1:]:
+            indent = "    " if entry.kind in {"pool", "pick", "detail"} else "  "
+            where = f"  [{entry.where}]" if entry.where and entry.kind == "rule" else ""
+            lines.append(f"{indent}{entry.text}{where}")
+        return "\n".join(lines)
+
+
+def render_history(traces: list[Trace]) -> str:
+    """The explanation of a lead: every decision's trace, in order."""
+    if not traces:
+        return "No decisions recorded."
+    first = traces[0]
+    lines = [f"Lead {first.lead_id} (ruleset {first.ruleset_version}, seed {first.seed})"]
+    for trace in traces:
+        lines.append("")
+        lines.append(trace.render())
+    return "\n".join(lines)
+
+
+def dumps(traces: list[Trace]) -> str:
+    return json.dumps([t.to_json() for t in traces], indent=2, ensure_ascii=False)
