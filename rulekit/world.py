@@ -47,6 +47,8 @@ class World:
     by_city: Index = field(default_factory=dict, init=False)
     offices_by_city: Index = field(default_factory=dict, init=False)
     office_sizes: Mapping[str, int] = field(default_factory=dict, init=False)
+    _sets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, init=False,
+                                                          repr=False, compare=False)
 
     def __post_init__(self) -> None:
         agents = list(self.agents.values())
@@ -74,6 +76,19 @@ class World:
         set_(self, "by_city", _index((c.lower(), a.id) for a in agents for c in a.cities))
         set_(self, "offices_by_city", _index(city_pairs))
         set_(self, "office_sizes", MappingProxyType(sizes))
+
+    def index(self, name: str) -> Index:
+        """An agent index by name: office, team, tag, mls, zip, city."""
+        index: Index = getattr(self, f"by_{name}")
+        return index
+
+    def member_set(self, name: str, key: str) -> frozenset[str]:
+        """The agents of ``index(name)[key]`` as a set (built once, then cached)."""
+        cached = self._sets.get((name, key))
+        if cached is None:
+            cached = frozenset(self.index(name).get(key, ()))
+            self._sets[(name, key)] = cached
+        return cached
 
     @classmethod
     def build(cls, name: str, *, agents: Iterable[Agent] = (), offices: Iterable[Office] = (),

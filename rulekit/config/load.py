@@ -191,8 +191,9 @@ class _BoundedLoader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolve
                 )
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!" and not isinstance(event, yaml.AliasEvent):
+            shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
             raise LoadError(
-                f"YAML tag '{tag}' is not allowed",
+                f"YAML tag '{shown}' is not allowed",
                 _loc(self._path, event.start_mark),
                 code="RK003",
                 hint="rule files are plain data: remove the tag",
@@ -312,6 +313,49 @@ class _Builder:
         return value
 
 
+def _syntax_hint(problem: str, context: str | None) -> str | None:
+    if "'\\t'" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "quote a value that contains ': ' (a colon and a space)"
+    if context and "flow sequence" in context:
+        return "close the list with ']' (or quote a value containing ',' or ':')"
+    if context and "flow mapping" in context:
+        return "close the mapping with '}'"
+    if context and "quoted scalar" in context:
+        return "close the quotes"
+    return None
+
+
+def _expanded_size(root: Node, path: str) -> int:
+    """How many values the document stands for once aliases are expanded, computed over the
+    composed graph in linear time (each shared node is sized once).  A recursive alias is
+    refused."""
+    IN_PROGRESS = -1
+    memo: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children: list[Node] = (
+            [c for pair in node.value for c in pair] if isinstance(node, MappingNode)
+            else list(node.value) if isinstance(node, SequenceNode) else [])
+        if children_done:
+            memo[id(node)] = 1 + sum(memo[id(c)] for c in children)
+            continue
+        if id(node) in memo:
+            continue
+        memo[id(node)] = IN_PROGRESS
+        stack.append((node, True))
+        for child in children:
+            state = memo.get(id(child))
+            if state == IN_PROGRESS:
+                raise LoadError("a YAML alias refers to the value that contains it",
+                                _loc(path, child.start_mark), code="RK004")
+            if state is None:
+                stack.append((child, False))
+    return memo[id(root)]
+
+
 def load_text(text: str, path: str) -> Document:
     """Parse ``text`` (one YAML document) into a :class:`Document`."""
     doc = Document(path=path, text=text, data=None)
@@ -321,6 +365,11 @@ def load_text(text: str, path: str) -> Document:
         if node is None:
             doc.data = None
             return doc
+        if _expanded_size(node, path) > MAX_NODES:
+            raise LoadError(
+                f"document expands to more than {MAX_NODES:,} values through its aliases",
+                _loc(path, node.start_mark), code="RK004",
+                hint="an alias bomb? write the repeated values out instead")
         doc.data = _Builder(loader, doc).build(node, ())
     except LoadError:
         raise
@@ -330,8 +379,13 @@ def load_text(text: str, path: str) -> Document:
         problem = exc.problem or exc.context or "invalid YAML"
         message = f"YAML syntax error: {problem}"
         if exc.context and exc.problem:
-            message += f" ({exc.context})"
-        raise LoadError(message, location, code="RK001") from None
+            opened = exc.context_mark
+            started = (f", started at line {opened.line + 1}, column {opened.column + 1}"
+                       if opened is not None and exc.problem_mark is not None
+                       and opened.line != exc.problem_mark.line else "")
+            message += f" ({exc.context}{started})"
+        raise LoadError(message, location, code="RK001", hint=_syntax_hint(problem, exc.context)) \
+            from None
     except yaml.YAMLError as exc:
         raise LoadError(f"YAML error: {exc}", SourceLocation(path, 1, 1), code="RK001") from None
     except RecursionError:

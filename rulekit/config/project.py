@@ -79,9 +79,10 @@ def document_kind(doc: Document, sink: DiagnosticSink) -> str | None:
     if len(kinds) == 1:
         return kinds[0]
     if not kinds:
-        guess = next((did_you_mean(k, KINDS) for k in data if did_you_mean(k, KINDS)), None)
+        close = [(k, h) for k in data if (h := did_you_mean(k, KINDS))]
+        where = doc.location((close[0][0],), key=True) if close else doc.location(())
         sink.error("RK009", "not a rulekit file: expected a 'policy', 'world' or 'scenario' key",
-                   doc.location(()), hint=guess)
+                   where, hint=close[0][1] if close else None)
     else:
         sink.error("RK009", "a file holds one document kind; found keys for "
                    + " and ".join(kinds), doc.location(()))

@@ -110,12 +110,34 @@ def _dotted(path: Sequence[str | int]) -> str:
     return out or "(document)"
 
 
+#: Among the alternatives of a oneOf/anyOf, how telling each kind of failure is (lower wins):
+#: a branch of the wrong type says least, an exact-value branch (``closed``) less than a
+#: branch whose format the value nearly has.
+_BRANCH_RANK = {"type": 3, "const": 2, "enum": 2}
+
+
+def _best_branch(errors: list[ValidationError]) -> ValidationError | None:
+    same_type = [e for e in errors if e.validator != "type" or e.path]
+    if not same_type:
+        chosen: ValidationError | None = best_match(errors)
+        return chosen
+    ranked = sorted(same_type, key=lambda e: (_BRANCH_RANK.get(str(e.validator), 0),
+                                              -len(e.path)))
+    best_rank = _BRANCH_RANK.get(str(ranked[0].validator), 0)
+    top: ValidationError | None = best_match(
+        [e for e in ranked if _BRANCH_RANK.get(str(e.validator), 0) == best_rank])
+    return top
+
+
 def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
-    """For oneOf/anyOf, descend into the best matching branch; otherwise the error itself."""
+    """For oneOf/anyOf, descend into the most telling branch; otherwise the error itself.
+
+    A step written in short form (a string) and long form (a mapping), or calendar hours given
+    as ``closed``, an interval or a list of intervals, fail in every branch; the branch whose
+    type fits the value and whose problem is nearest to the value's intent is reported.
+    """
     while error.validator in ("oneOf", "anyOf") and error.context:
-        # A step given in short form (string) and long form (mapping): prefer the branch whose
-        # type matches the value, which best_match does by relevance.
-        chosen = best_match(error.context)
+        chosen = _best_branch(list(error.context))
         if chosen is None or chosen is error:
             break
         error = chosen
@@ -176,13 +198,20 @@ def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
             hint = f"for example {json.dumps(examples[0], ensure_ascii=False)}"
         message = f"'{field}' has an invalid value {json.dumps(value, ensure_ascii=False)}"
         if desc:
-            message += f" ({desc.split('.')[0].lower()})"
+            message += f" ({_first_sentence(desc)})"
         return Diagnostic("RK105", message, doc.location(path), hint=hint, field_path=field)
     if validator_name == "propertyNames":
         return Diagnostic("RK105", f"invalid name in '{field}': {error.message}",
                           doc.location(path), field_path=field)
     return Diagnostic("RK105", f"'{field}': {_plain(error)}", doc.location(path),
                       field_path=field)
+
+
+def _first_sentence(text: str) -> str:
+    end = text.find(". ")
+    sentence = text if end < 0 else text[:end]
+    sentence = sentence.rstrip(".")
+    return sentence[:1].lower() + sentence[1:]
 
 
 def _plain(error: ValidationError) -> str:

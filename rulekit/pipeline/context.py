@@ -68,6 +68,13 @@ class Context:
     _contact: Contact | None = None
     _contact_loaded: bool = False
 
+    def update(self, **changes: Any) -> None:
+        """Change the working state.  ``decide`` works on its own copy of the lead's state,
+        so this never touches the state it was given."""
+        state = self.state
+        for name, value in changes.items():
+            object.__setattr__(state, name, value)
+
     # -- the lead's surroundings -----------------------------------------------------------
     @property
     def listing(self) -> Listing | None:
@@ -123,17 +130,11 @@ class Context:
                                    None, None, office, size)
 
     def fields_read(self, expression: CompiledExpression) -> dict[str, object]:
-        from rulekit.dsl import Env
-
-        env = Env(self.lead, self.contact, self.listing, self.now, self)
-        try:
-            return expression.read_fields(env)
-        except (AttributeError, KeyError, TypeError):
-            return {}
+        return expression.read_values(self.lead, self.contact, self.listing, self.now, self)
 
     # -- ids, time and randomness ----------------------------------------------------------
     def next_id(self, prefix: str) -> str:
-        self.state = self.state.with_(serial=self.state.serial + 1)
+        self.update(serial=self.state.serial + 1)
         return f"{self.state.lead_id}:{prefix}{self.state.serial}"
 
     def deadline(self, duration: Duration, calendar: str | None, agent: str | None) -> datetime:

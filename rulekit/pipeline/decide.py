@@ -8,6 +8,7 @@ decision — which is what makes replay, simulation and scenario tests exact.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 from dataclasses import dataclass
@@ -116,18 +117,18 @@ def run(ctx: Context) -> None:
         rule = policy.rules[rule_index]
         if not state.matched:
             if not _matches(ctx, rule):
-                ctx.state = state.with_(position=(rule_index + 1, 0))
+                ctx.update(position=(rule_index + 1, 0))
                 continue
-            ctx.state = ctx.state.with_(matched=True)
+            ctx.update(matched=True)
         step = _step_at(rule, ctx.state.position)
         if step is None:
             if len(ctx.state.position) == 4:  # end of a verdict branch: the qualify step passes
-                ctx.state = ctx.state.with_(position=(rule_index, int(ctx.state.position[1]) + 1))
+                ctx.update(position=(rule_index, int(ctx.state.position[1]) + 1))
                 continue
             if rule.then == "continue":
                 ctx.trace.add("rule", f"Rule '{rule.name}' did not route the lead; "
                               "continuing with the next rule.")
-                ctx.state = ctx.state.with_(position=(rule_index + 1, 0), matched=False)
+                ctx.update(position=(rule_index + 1, 0), matched=False)
                 continue
             _unrouted(ctx, f"rule '{rule.name}' ended without routing the lead")
             return
@@ -135,14 +136,14 @@ def run(ctx: Context) -> None:
         handler = IMMEDIATE.get(kind) or WAITING_STEPS[kind]
         outcome = handler(ctx, step, rule.name)
         if outcome == "timeout":  # a qualify step with nobody to qualify
-            ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], "timeout", 0))
+            ctx.update(position=(*ctx.state.position[:2], "timeout", 0))
             continue
         if outcome in (DONE, WAIT):
             return
         if outcome == HANDOFF:
             continue
         assert outcome == PASS
-        ctx.state = ctx.state.with_(position=_advance(ctx.state.position))
+        ctx.update(position=_advance(ctx.state.position))
     _unrouted(ctx, "routing took too many steps")
 
 
@@ -174,7 +175,7 @@ def _show(value: object) -> str:
 
 def _unrouted(ctx: Context, reason: str) -> None:
     ctx.effects.append(EnqueueLead("unrouted", reason, ""))
-    ctx.state = ctx.state.with_(status=UNROUTED, queue="unrouted", reason=reason, pending=None)
+    ctx.update(status=UNROUTED, queue="unrouted", reason=reason, pending=None)
     ctx.trace.add("effect", f"Lead left unrouted: {reason}; put in queue 'unrouted'.")
 
 
@@ -190,7 +191,7 @@ def _start(ctx: Context) -> None:
         return
     ctx.trace.add("policy", f"Policy '{policy.name}' serves it.", where(policy.location),
                   {"policy": policy.name})
-    ctx.state = ctx.state.with_(policy=policy.name, position=(0, 0), matched=False,
+    ctx.update(policy=policy.name, position=(0, 0), matched=False,
                                 handoffs=(policy.name,))
     if not policy.enabled:
         ctx.trace.add("policy", f"Policy '{policy.name}' is disabled: distribution is off.")
@@ -223,7 +224,7 @@ def _resume(ctx: Context, event: Event) -> None:
             return
         close_pending(ctx, "withdrawn")
         ctx.effects.append(AssignLead(event.agent, "reassigned", ""))
-        ctx.state = ctx.state.with_(status=ASSIGNED, assignee=event.agent, queue=None)
+        ctx.update(status=ASSIGNED, assignee=event.agent, queue=None)
         return
     if isinstance(event, TimerFired):
         if pending is None or pending.timer_id != event.timer_id or state.final:
@@ -255,13 +256,13 @@ def _resume(ctx: Context, event: Event) -> None:
     if outcome == DONE_OFFER:
         if isinstance(step, Qualify):
             if step.on_timeout:
-                ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], "timeout", 0))
+                ctx.update(position=(*ctx.state.position[:2], "timeout", 0))
                 run(ctx)
                 return
         elif step_kind(step) == "offer_sequence":
             run(ctx)  # the same step makes its next offer, or passes when exhausted
             return
-    ctx.state = ctx.state.with_(position=_advance(ctx.state.position))
+    ctx.update(position=_advance(ctx.state.position))
     run(ctx)
 
 
@@ -276,14 +277,14 @@ def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
         ctx.trace.add("event", f"Qualifier {ctx.agent_name(event.qualifier)} says: "
                       f"{event.verdict}.")
         close_pending(ctx, f"verdict:{event.verdict}", event.qualifier)
-        ctx.state = ctx.state.with_(position=(*ctx.state.position[:2], event.verdict, 0))
+        ctx.update(position=(*ctx.state.position[:2], event.verdict, 0))
         run(ctx)
         return DONE
     pending = ctx.state.pending
     assert pending is not None
     if pending.mode == "hold":
         ctx.trace.add("timer", "The hold is over: the calendar is open.")
-        ctx.state = ctx.state.with_(pending=None)
+        ctx.update(pending=None)
         return PASS
     return expired(ctx, step)
 
@@ -296,6 +297,7 @@ def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None
                           seed=lead_seed(lead.id))
     if state.office and lead.office != state.office:
         lead = lead.model_copy(update={"office": state.office})
+    state = copy.copy(state)  # the working copy that Context.update changes
     trace = Trace(lead.id, event.kind, now, state.ruleset_version, state.seed)
     rng = random.Random(f"{state.seed}:{state.serial}:{event.kind}")
     ctx = Context(ruleset, world, facts, now, lead, state, trace, rng)
@@ -315,7 +317,7 @@ def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None
             trace.add("event", f"Lead already {state.status}; event ignored.")
     else:
         _resume(ctx, event)
-    ctx.state = ctx.state.with_(serial=ctx.state.serial + 1)
+    ctx.update(serial=ctx.state.serial + 1)
     return Decision(ctx.state, tuple(ctx.effects), trace)
 
 

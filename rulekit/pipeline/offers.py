@@ -39,7 +39,7 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
                                  deadline, rule))
     if deadline is not None and timer is not None:
         ctx.effects.append(ScheduleTimer(timer, deadline, f"{mode}_deadline"))
-    ctx.state = ctx.state.with_(
+    ctx.update(
         status=WAITING,
         pending=Pending(mode, offer_id, agents, (), deadline, timer),
         offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
@@ -65,7 +65,7 @@ def close_pending(ctx: Context, status: str, winner: str | None = None) -> None:
         ctx.effects.append(CloseOffer(pending.offer_id, status, winner))
     if pending.timer_id and status != "expired":
         ctx.effects.append(CancelTimer(pending.timer_id))
-    ctx.state = ctx.state.with_(pending=None)
+    ctx.update(pending=None)
 
 
 def _pool(ctx: Context, name: str, step_location: Any) -> PoolResult:
@@ -104,7 +104,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
     if step.attempts is not None and made >= step.attempts:
         ctx.trace.add("step", f"All {step.attempts} offers went unanswered or were declined; "
                       "going on.", where(step.location))
-        ctx.state = ctx.state.with_(attempts=0)
+        ctx.update(attempts=0)
         return PASS
     result = _pool(ctx, step.pool, step.location)
     fresh = [a for a in result.eligible if a not in ctx.state.offered]
@@ -112,11 +112,11 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
         result.eligible = fresh
     elif step.attempts is None or not result.eligible:
         ctx.trace.add("step", "No eligible agent left to offer; going on.", where(step.location))
-        ctx.state = ctx.state.with_(attempts=0)
+        ctx.update(attempts=0)
         return PASS
     pick = STRATEGIES[step.pick](ctx, result, _weights(ctx, step, result))
     ctx.trace.add("pick", pick.text, data=pick.data)
-    ctx.state = ctx.state.with_(attempts=made + 1)
+    ctx.update(attempts=made + 1)
     label = f"offer {made + 1}" + (f" of {step.attempts}" if step.attempts else "")
     ctx.trace.add("detail", f"This is {label}.")
     return open_offer(ctx, (pick.chosen,), "sequence", rule, step.each_for, step.calendar,
@@ -195,7 +195,7 @@ def declined(ctx: Context, step: Any, agent: str) -> str:
     if pending.mode == "broadcast":
         declined_by = (*pending.declined, agent)
         if len(declined_by) < len(pending.agents):
-            ctx.state = ctx.state.with_(pending=Pending(
+            ctx.update(pending=Pending(
                 pending.mode, pending.offer_id, pending.agents, declined_by, pending.deadline,
                 pending.timer_id))
             return WAIT

@@ -9,7 +9,7 @@ pool's ``where`` — for the trace.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from rulekit.calendars import Calendar
@@ -58,13 +58,30 @@ class PoolResult:
         }
 
 
-def _intersect(lists: list[Sequence[str]]) -> list[str]:
-    if not lists:
-        return []
-    lists = sorted(lists, key=len)
-    base = lists[0]
-    others = [set(other) for other in lists[1:]]
-    return [item for item in dict.fromkeys(base) if all(item in other for other in others)]
+class _Sources:
+    """Candidate lists for one pool: index entries (with cached sets) and ad-hoc lists."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.world = ctx.world
+        self.lists: list[tuple[Sequence[str], Callable[[], Set[str]]]] = []
+
+    def index(self, name: str, key: str) -> None:
+        world = self.world
+        self.lists.append((world.index(name).get(key, ()),
+                           lambda: world.member_set(name, key)))
+
+    def plain(self, items: Sequence[str]) -> None:
+        self.lists.append((items, lambda: set(items)))
+
+    def intersection(self, fallback: Sequence[str]) -> list[str]:
+        if not self.lists:
+            return list(fallback)
+        ordered = sorted(self.lists, key=lambda pair: len(pair[0]))
+        base = ordered[0][0]
+        others = [make() for _, make in ordered[1:]]
+        if not others:
+            return list(dict.fromkeys(base))
+        return [item for item in dict.fromkeys(base) if all(item in o for o in others)]
 
 
 def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[str]:
@@ -75,32 +92,36 @@ def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[st
 
 
 def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
+    """The pool's candidate agents in a stable order (the admin's member order first)."""
     world = ctx.world
-    lists: list[Sequence[str]] = []
-    if pool.members is not None:
-        lists.append([m for m in pool.members if m in world.agents])
+    sources = _Sources(ctx)
     if pool.offices:
         names = [ctx.lead.office or "" if o == "lead.office" else o for o in pool.offices]
-        lists.append(_union(world.by_office, names))
-    if pool.teams:
-        lists.append(_union(world.by_team, pool.teams))
+        if len(names) == 1:
+            sources.index("office", names[0])
+        else:
+            sources.plain(_union(world.by_office, names))
+    if len(pool.teams) == 1:
+        sources.index("team", pool.teams[0])
+    elif pool.teams:
+        sources.plain(_union(world.by_team, pool.teams))
     for tag in pool.tags:
-        lists.append(world.by_tag.get(tag, ()))
+        sources.index("tag", tag)
     for key, expression in pool.match:
         value = ctx.evaluate(expression)
         if value is None:
             return []
         text = str(value)
-        index = {"zip": world.by_zip, "mls": world.by_mls, "office": world.by_office,
-                 "city": world.by_city}[key]
-        lists.append(index.get(text.lower() if key == "city" else text, ()))
-    if not lists:
+        sources.index(key, text.lower() if key == "city" else text)
+    if pool.members is not None:
+        members = [m for m in pool.members if m in world.agents]
+        if not sources.lists:
+            return members
+        others = [make() for _, make in sources.lists]
+        return [m for m in members if all(m in o for o in others)]
+    if not sources.lists:
         return list(world.agents)
-    if pool.members is not None and len(lists) > 1:
-        # keep the admin's order of members
-        rest = [set(other) for other in lists[1:]]
-        return [m for m in lists[0] if all(m in other for other in rest)]
-    return _intersect(lists)
+    return sources.intersection(())
 
 
 def _on_duty(ctx: Context, pool: Pool, agent_id: str) -> bool:
@@ -120,44 +141,48 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     order = agent_candidates(ctx, pool)
     result = PoolResult(pool.name, order, [])
     exclude = pool.exclude
-    offered_set = set(offered)
+    paused = "paused" in exclude
+    offered_set = set(offered) if "already_offered" in exclude else ()
+    off_duty = "off_duty" in exclude and pool.calendar is not None
+    capacity = "at_capacity" in exclude
     agents = ctx.world.agents
     where = pool.where
     needs_load = where is not None and "agent.load" in where.fields
+    eligible = result.eligible
+    excluded = result.excluded
     for agent_id in order:
         agent = agents[agent_id]
-        reason = None
-        if "paused" in exclude and agent.paused:
+        if paused and agent.paused:
             reason = "paused"
-        elif "already_offered" in exclude and agent_id in offered_set:
+        elif agent_id in offered_set:
             reason = "already_offered"
-        elif "off_duty" in exclude and not _on_duty(ctx, pool, agent_id):
+        elif off_duty and not _on_duty(ctx, pool, agent_id):
             reason = "off_duty"
-        elif ("at_capacity" in exclude and agent.capacity is not None
+        elif (capacity and agent.capacity is not None
               and ctx.facts.load(agent_id) >= agent.capacity):
             reason = "at_capacity"
         elif where is not None and not ctx.evaluate(
                 where, agent, ctx.facts.load(agent_id) if needs_load else 0):
             reason = "where"
-        if reason is None:
-            result.eligible.append(agent_id)
         else:
-            result.excluded.setdefault(reason, []).append(agent_id)
+            eligible.append(agent_id)
+            continue
+        excluded.setdefault(reason, []).append(agent_id)
     return result
 
 
 def resolve_offices(ctx: Context, pool: Pool) -> PoolResult:
     world = ctx.world
-    lists: list[Sequence[str]] = []
+    sources = _Sources(ctx)
     if pool.members is not None:
-        lists.append([m for m in pool.members if m in world.offices])
+        sources.plain([m for m in pool.members if m in world.offices])
     for key, expression in pool.match:
         value = ctx.evaluate(expression)
         if value is None:
             return PoolResult(pool.name, [], [])
         if key == "city":
-            lists.append(world.offices_by_city.get(str(value).lower(), ()))
-    order = _intersect(lists) if lists else list(world.offices)
+            sources.plain(world.offices_by_city.get(str(value).lower(), ()))
+    order = sources.intersection(()) if sources.lists else list(world.offices)
     result = PoolResult(pool.name, order, [])
     for office_id in order:
         office = world.offices[office_id]

@@ -46,7 +46,7 @@ def assign(ctx: Context, agent: str, how: str, rule: str, own: tuple[Scope, ...]
            notify: Notify | None = None, *, owner: str | None = None) -> str:
     """Give the lead to ``agent``; record ownership in the given scopes."""
     ctx.effects.append(AssignLead(agent, how, rule))
-    ctx.state = ctx.state.with_(status=ASSIGNED, assignee=agent, pending=None, attempts=0)
+    ctx.update(status=ASSIGNED, assignee=agent, pending=None, attempts=0)
     ctx.trace.add("effect", f"Lead {how} to {ctx.agent_name(agent)}.",
                   data={"agent": agent, "how": how})
     key = ctx.contact_key
@@ -67,7 +67,7 @@ def assign(ctx: Context, agent: str, how: str, rule: str, own: tuple[Scope, ...]
 def enqueue(ctx: Context, queue: str, reason: str | None, rule: str,
             notify: Notify | None = None) -> str:
     ctx.effects.append(EnqueueLead(queue, reason, rule))
-    ctx.state = ctx.state.with_(status=QUEUED, queue=queue, reason=reason, pending=None)
+    ctx.update(status=QUEUED, queue=queue, reason=reason, pending=None)
     because = f" ({reason})" if reason else ""
     ctx.trace.add("effect", f"Lead put in queue '{queue}'{because}.",
                   data={"queue": queue, "reason": reason})
@@ -128,7 +128,7 @@ def run_queue(ctx: Context, step: Queue, rule: str) -> str:
 
 def run_drop(ctx: Context, step: Drop, rule: str) -> str:
     ctx.effects.append(DropLead(step.reason, rule))
-    ctx.state = ctx.state.with_(status=DROPPED, reason=step.reason, pending=None)
+    ctx.update(status=DROPPED, reason=step.reason, pending=None)
     ctx.trace.add("effect", f"Lead dropped: {step.reason}.", where(step.location),
                   {"reason": step.reason})
     return DONE
@@ -149,7 +149,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
     until = calendar.next_open(ctx.now)
     timer = ctx.next_id("t")
     ctx.effects.append(ScheduleTimer(timer, until, "hold"))
-    ctx.state = ctx.state.with_(status=WAITING,
+    ctx.update(status=WAITING,
                                 pending=Pending("hold", None, deadline=until, timer_id=timer))
     local = calendar.local(until)
     ctx.trace.add("step", f"Held until '{step.until_open}' opens at "
@@ -174,7 +174,7 @@ def run_pick_office(ctx: Context, step: PickOffice, rule: str) -> str:
                    for o in result.eligible]
         pick = pick_weighted(ctx, result, weights)
     ctx.trace.add("pick", pick.text.replace("Picked", "Picked office"), data=pick.data)
-    ctx.state = ctx.state.with_(office=pick.chosen)
+    ctx.update(office=pick.chosen)
     ctx.lead = ctx.lead.model_copy(update={"office": pick.chosen})
     if step.hand_to:
         return handoff(ctx, step.hand_to, f"office {pick.chosen} chosen")
@@ -186,7 +186,7 @@ def handoff(ctx: Context, policy: str, why: str) -> str:
         ctx.trace.add("step", f"Hand-off to '{policy}' refused: it already routed this lead.")
         return enqueue(ctx, "unroutable", f"hand-off cycle at policy '{policy}'", "")
     ctx.trace.add("step", f"Handed to policy '{policy}' ({why}).", data={"policy": policy})
-    ctx.state = ctx.state.with_(policy=policy, position=(0, 0), matched=False, attempts=0,
+    ctx.update(policy=policy, position=(0, 0), matched=False, attempts=0,
                                 handoffs=(*ctx.state.handoffs, policy))
     return HANDOFF
 
