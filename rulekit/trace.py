@@ -9,17 +9,39 @@ Entries are cheap to add (a tuple append); rendering happens only when someone r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rulekit.errors import SourceLocation
+
+Text = str | Callable[[], str]
+Data = dict[str, Any] | Callable[[], dict[str, Any]] | None
+
 
 @dataclass(frozen=True, slots=True)
 class TraceEntry:
-    kind: str  # event | policy | rule | condition | pool | pick | offer | timer | step | effect
-    text: str  # plain English, for people
-    where: str | None = None  # path:line:col of the rule or step
-    data: dict[str, Any] | None = None
+    """One line of a trace.  ``text`` and ``data`` may be given as functions of values fixed at
+    decision time (immutable snapshots), so the cost of wording them is paid only when the
+    trace is read or stored."""
+
+    kind: str  # event | policy | rule | pool | pick | offer | timer | step | effect | detail
+    text_: Text  # plain English, for people
+    where_: SourceLocation | str | None = None  # the rule or step in its file
+    data_: Data = None
+
+    @property
+    def text(self) -> str:
+        return self.text_ if isinstance(self.text_, str) else self.text_()
+
+    @property
+    def where(self) -> str | None:
+        return None if self.where_ is None else str(self.where_)
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        return self.data_() if callable(self.data_) else self.data_
 
 
 def _json_value(value: Any) -> Any:
@@ -47,8 +69,8 @@ class Trace:
     seed: str
     entries: list[TraceEntry] = field(default_factory=list)
 
-    def add(self, kind: str, text: str, where: str | None = None,
-            data: dict[str, Any] | None = None) -> None:
+    def add(self, kind: str, text: Text, where: SourceLocation | str | None = None,
+            data: Data = None) -> None:
         self.entries.append(TraceEntry(kind, text, where, data))
 
     def to_json(self) -> dict[str, Any]:
@@ -60,7 +82,7 @@ class Trace:
             "seed": self.seed,
             "entries": [
                 {"kind": e.kind, "text": e.text, "where": e.where,
-                 "data": _json_value(e.data) if e.data else None}
+                 "data": _json_value(data) if (data := e.data) else None}
                 for e in self.entries
             ],
         }

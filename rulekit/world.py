@@ -47,6 +47,7 @@ class World:
     by_city: Index = field(default_factory=dict, init=False)
     offices_by_city: Index = field(default_factory=dict, init=False)
     office_sizes: Mapping[str, int] = field(default_factory=dict, init=False)
+    paused: frozenset[str] = field(default_factory=frozenset, init=False)
     _sets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, init=False,
                                                           repr=False, compare=False)
 
@@ -76,6 +77,7 @@ class World:
         set_(self, "by_city", _index((c.lower(), a.id) for a in agents for c in a.cities))
         set_(self, "offices_by_city", _index(city_pairs))
         set_(self, "office_sizes", MappingProxyType(sizes))
+        set_(self, "paused", frozenset(a.id for a in agents if a.paused))
 
     def index(self, name: str) -> Index:
         """An agent index by name: office, team, tag, mls, zip, city."""

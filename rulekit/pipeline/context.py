@@ -20,8 +20,9 @@ from rulekit.trace import Trace
 from rulekit.world import World
 
 
-def where(location: SourceLocation | None) -> str | None:
-    return str(location) if location else None
+def where(location: SourceLocation | None) -> SourceLocation | None:
+    """Where a rule or step is written (formatted only when the trace is read)."""
+    return location
 
 
 def scope_key(scope: Scope, ctx: Context) -> str | None:
@@ -63,10 +64,20 @@ class Context:
     lead: Lead
     state: LeadState
     trace: Trace
-    rng: random.Random
+    rng_seed: str
     effects: list[Effect] = field(default_factory=list)
+    _rng: random.Random | None = None
+    _key: tuple[str] | None = None
     _contact: Contact | None = None
     _contact_loaded: bool = False
+
+    @property
+    def rng(self) -> random.Random:
+        """This decision's random generator, seeded from the lead's seed and event serial
+        (created on first use: most decisions draw nothing)."""
+        if self._rng is None:
+            self._rng = random.Random(self.rng_seed)
+        return self._rng
 
     def update(self, **changes: Any) -> None:
         """Change the working state.  ``decide`` works on its own copy of the lead's state,
@@ -83,7 +94,9 @@ class Context:
 
     @property
     def contact_key(self) -> str | None:
-        return contact_key(self.lead)
+        if self._key is None:
+            self._key = (contact_key(self.lead) or "",)
+        return self._key[0] or None
 
     @property
     def contact(self) -> Contact | None:
@@ -129,8 +142,9 @@ class Context:
         return expression.function(self.lead, self.contact, self.listing, self.now, self,
                                    None, None, office, size)
 
-    def fields_read(self, expression: CompiledExpression) -> dict[str, object]:
-        return expression.read_values(self.lead, self.contact, self.listing, self.now, self)
+    def arguments(self) -> tuple[Any, ...]:
+        """The expression arguments of this lead now (immutable values: a snapshot)."""
+        return (self.lead, self.contact, self.listing, self.now, self)
 
     # -- ids, time and randomness ----------------------------------------------------------
     def next_id(self, prefix: str) -> str:

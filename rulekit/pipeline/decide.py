@@ -8,9 +8,7 @@ decision — which is what makes replay, simulation and scenario tests exact.
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -152,12 +150,20 @@ def _matches(ctx: Context, rule: Rule) -> bool:
         ctx.trace.add("rule", f"Rule '{rule.name}' applies (it has no condition).",
                       where(rule.location))
         return True
-    result = bool(ctx.evaluate(rule.when))
-    values = ctx.fields_read(rule.when)
-    shown = ", ".join(f"{k} = {_show(v)}" for k, v in values.items())
-    ctx.trace.add("rule", f"Rule '{rule.name}': `{rule.when.text.strip()}` is "
-                  f"{'true' if result else 'false'}" + (f" ({shown})" if shown else "") + ".",
-                  where(rule.location), {"rule": rule.name, "result": result, "fields": values})
+    when = rule.when
+    result = bool(ctx.evaluate(when))
+    arguments = ctx.arguments()
+
+    def text() -> str:
+        values = when.read_values(*arguments)
+        shown = ", ".join(f"{k} = {_show(v)}" for k, v in values.items())
+        return (f"Rule '{rule.name}': `{when.text.strip()}` is {'true' if result else 'false'}"
+                + (f" ({shown})" if shown else "") + ".")
+
+    def data() -> dict[str, Any]:
+        return {"rule": rule.name, "result": result, "fields": when.read_values(*arguments)}
+
+    ctx.trace.add("rule", text, where(rule.location), data)
     return result
 
 
@@ -297,10 +303,10 @@ def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None
                           seed=lead_seed(lead.id))
     if state.office and lead.office != state.office:
         lead = lead.model_copy(update={"office": state.office})
-    state = copy.copy(state)  # the working copy that Context.update changes
+    state = state.clone()  # the working copy that Context.update changes
     trace = Trace(lead.id, event.kind, now, state.ruleset_version, state.seed)
-    rng = random.Random(f"{state.seed}:{state.serial}:{event.kind}")
-    ctx = Context(ruleset, world, facts, now, lead, state, trace, rng)
+    ctx = Context(ruleset, world, facts, now, lead, state, trace,
+                  f"{state.seed}:{state.serial}:{event.kind}")
     if isinstance(event, LeadReceived):
         if state.policy is not None:
             trace.add("event", f"Lead {lead.id} was already received; nothing to do.")

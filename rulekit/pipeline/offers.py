@@ -44,15 +44,17 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
         pending=Pending(mode, offer_id, agents, (), deadline, timer),
         offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
     )
-    who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
-    until = f" until {_local(ctx, deadline, calendar)}" if deadline else " with no deadline"
-    if duration is not None and duration.business:
-        until += f" ({duration} of {calendar or 'wall-clock time'})"
-    verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
-        mode, "Offered to")
-    ctx.trace.add("offer", f"{verb} {who}{until}.",
-                  data={"offer": offer_id, "agents": list(agents), "deadline": deadline,
-                        "mode": mode})
+    def text() -> str:
+        who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
+        until = f" until {_local(ctx, deadline, calendar)}" if deadline else " with no deadline"
+        if duration is not None and duration.business:
+            until += f" ({duration} of {calendar or 'wall-clock time'})"
+        verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
+            mode, "Offered to")
+        return f"{verb} {who}{until}."
+
+    ctx.trace.add("offer", text, data={"offer": offer_id, "agents": agents,
+                                       "deadline": deadline, "mode": mode})
     ctx.notification(notify, offered=agents)
     return WAIT
 
@@ -71,7 +73,7 @@ def close_pending(ctx: Context, status: str, winner: str | None = None) -> None:
 def _pool(ctx: Context, name: str, step_location: Any) -> PoolResult:
     pool = ctx.ruleset.pools[name]
     result = resolve_agents(ctx, pool, offered=ctx.state.offered)
-    ctx.trace.add("pool", result.summary(), where(step_location), result.data())
+    ctx.trace.add("pool", result.summary, where(step_location), result.data)
     return result
 
 
@@ -109,7 +111,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
     fresh = [a for a in result.eligible if a not in ctx.state.offered]
     if fresh:
-        result.eligible = fresh
+        result = PoolResult(result.name, result.order, fresh)
     elif step.attempts is None or not result.eligible:
         ctx.trace.add("step", "No eligible agent left to offer; going on.", where(step.location))
         ctx.update(attempts=0)

@@ -77,11 +77,11 @@ class _Sources:
         if not self.lists:
             return list(fallback)
         ordered = sorted(self.lists, key=lambda pair: len(pair[0]))
-        base = ordered[0][0]
-        others = [make() for _, make in ordered[1:]]
-        if not others:
-            return list(dict.fromkeys(base))
-        return [item for item in dict.fromkeys(base) if all(item in o for o in others)]
+        base = list(dict.fromkeys(ordered[0][0]))
+        for _, make in ordered[1:]:
+            other = make()
+            base = [item for item in base if item in other]
+        return base
 
 
 def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[str]:
@@ -141,6 +141,9 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     order = agent_candidates(ctx, pool)
     result = PoolResult(pool.name, order, [])
     exclude = pool.exclude
+    if pool.where is None and "at_capacity" not in exclude and (
+            "off_duty" not in exclude or pool.calendar is None):
+        return _simple_exclusions(ctx, result, exclude, offered)
     paused = "paused" in exclude
     offered_set = set(offered) if "already_offered" in exclude else ()
     off_duty = "off_duty" in exclude and pool.calendar is not None
@@ -168,6 +171,24 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
             eligible.append(agent_id)
             continue
         excluded.setdefault(reason, []).append(agent_id)
+    return result
+
+
+def _simple_exclusions(ctx: Context, result: PoolResult, exclude: Sequence[str],
+                       offered: Sequence[str]) -> PoolResult:
+    """Only paused / already offered apply: set arithmetic instead of a loop per agent."""
+    paused = ctx.world.paused if "paused" in exclude else frozenset()
+    offered_set = set(offered) if "already_offered" in exclude else set()
+    if not paused.isdisjoint(result.order):
+        result.excluded["paused"] = [a for a in result.order if a in paused]
+    if offered_set:
+        gone = [a for a in result.order if a in offered_set and a not in paused]
+        if gone:
+            result.excluded["already_offered"] = gone
+    if "paused" in result.excluded or "already_offered" in result.excluded:
+        result.eligible = [a for a in result.order if a not in paused and a not in offered_set]
+    else:
+        result.eligible = list(result.order)
     return result
 
 

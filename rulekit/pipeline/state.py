@@ -55,6 +55,13 @@ class LeadState:
     def final(self) -> bool:
         return self.status in FINAL
 
+    def clone(self) -> LeadState:
+        """A copy (fields are immutable values, so a shallow copy is a full one)."""
+        return LeadState(self.lead_id, self.ruleset_version, self.seed, self.status,
+                         self.policy, self.position, self.matched, self.offered, self.attempts,
+                         self.pending, self.office, self.assignee, self.queue, self.reason,
+                         self.serial, self.handoffs)
+
     def with_(self, **changes: Any) -> LeadState:
         return replace(self, **changes)
 

@@ -161,7 +161,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
 def run_pick_office(ctx: Context, step: PickOffice, rule: str) -> str:
     pool = ctx.ruleset.pools[step.pool]
     result = resolve_offices(ctx, pool)
-    ctx.trace.add("pool", result.summary("offices"), where(step.location), result.data())
+    ctx.trace.add("pool", lambda: result.summary("offices"), where(step.location), result.data)
     if not result.eligible:
         ctx.trace.add("step", "No office to pick; going on.", where(step.location))
         return PASS
