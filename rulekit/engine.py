@@ -37,6 +37,8 @@ from rulekit.world import World
 
 #: How many times an event is decided again after losing a race, before giving up.
 MAX_RETRIES = 20
+#: Bound on claim rounds in one tick (each round fires up to ``limit`` timers).
+MAX_TIMER_ROUNDS = 10_000
 
 
 class Clock(Protocol):
@@ -128,18 +130,26 @@ class Engine:
 
     def submit(self, lead: Lead, now: datetime | None = None) -> LeadState:
         """Route a new lead.  Idempotent: a lead id seen before returns its existing state."""
-        self.store.add_lead(lead, self.ruleset.version)
+        decision = self.receive(lead, now)
+        if decision is not None:
+            return decision.state
         state = self.store.get_state(lead.id)
-        if state is not None:
-            return state
+        assert state is not None
+        return state
+
+    def receive(self, lead: Lead, now: datetime | None = None) -> Decision | None:
+        """Like :meth:`submit`, returning the decision — or ``None`` when the lead id was
+        already received (a replayed webhook), whose first decision stands."""
+        self.store.add_lead(lead, self.ruleset.version)
+        if self.store.get_state(lead.id) is not None:
+            return None
         stored = self.store.get_lead(lead.id) or lead
         try:
-            return self._handle(lead.id, LeadReceived(stored), now).state
+            return self._handle(lead.id, LeadReceived(stored), now)
         except StaleState:
-            existing = self.store.get_state(lead.id)
-            if existing is None:
+            if self.store.get_state(lead.id) is None:
                 raise
-            return existing
+            return None
 
     def _offer_lead(self, offer_id: str) -> str:
         lead_id = self.store.offer_lead(offer_id)
@@ -170,7 +180,9 @@ class Engine:
         """Fire every timer due at ``now`` (offer deadlines, holds); return the decisions."""
         at = now or self.clock.now()
         decisions: list[Decision] = []
-        while True:
+        # Firing a timer can create timers that are already due (the next offer of a
+        # sequence, when the tick is late): keep claiming until none is due.
+        for _ in range(MAX_TIMER_ROUNDS):
             timers = self.store.claim_due_timers(at, worker, lease, limit)
             if not timers:
                 break
@@ -181,8 +193,6 @@ class Engine:
                 done = getattr(self.store, "fired", None)
                 if done is not None:
                     done(timer.timer_id)
-            if len(timers) < limit:
-                break
         return decisions
 
     def deliver(self, now: datetime | None = None) -> int:

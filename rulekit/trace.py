@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rulekit.errors import SourceLocation
@@ -101,7 +101,8 @@ class Trace:
 
     def render(self) -> str:
         """Plain English, one line per entry, indented under the event line."""
-        head = f"{self.at:%Y-%m-%d %H:%M} UTC — {self.entries[0].text if self.entries else ''}"
+        at = self.at.astimezone(UTC)
+        head = f"{at:%Y-%m-%d %H:%M} UTC — {self.entries[0].text if self.entries else ''}"
         lines = [head]
         for entry in self.entries[1:]:
             indent = "    " if entry.kind in {"pool", "pick", "detail"} else "  "

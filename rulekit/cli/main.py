@@ -13,6 +13,9 @@ from rulekit import __version__
 
 COMMANDS = {
     "validate": ("rulekit.cli.validate", "check rule and world files; report every problem"),
+    "test": ("rulekit.cli.test", "run scenario files on a virtual clock; check expectations"),
+    "simulate": ("rulekit.cli.simulate", "print a scenario's timeline (text or JSON lines)"),
+    "route": ("rulekit.cli.route", "route one lead through rule files and explain it"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
 }
 

@@ -177,6 +177,8 @@ class Context:
                 out.extend(offered)
             elif name == "owner":
                 out.extend([owner] if owner else [])
+            elif name == "entered_by":
+                out.extend([self.lead.entered_by] if self.lead.entered_by else [])
             elif name == "listing_agent":
                 listing = self.listing
                 agent = listing.listing_agent if listing else self.lead.property.listing_agent

@@ -107,18 +107,14 @@ def run_attach(ctx: Context, step: AttachToOwner, rule: str) -> str:
                       f"{ctx.agent_name(owner)} already owns in {describe_scope(skey)}; "
                       "nobody is reassigned.", where(step.location),
                       {"owner": owner, "entered_by": entered_by, "scope": skey})
-        return enqueue(ctx, step.conflict_queue,
-                       f"contact already owned by {owner}; entered by {entered_by}", rule,
-                       step.notify and _with_entering_agent(step.notify))
+        enqueue(ctx, step.conflict_queue,
+                f"contact already owned by {owner}; entered by {entered_by}", rule)
+        ctx.notification(step.notify, owner=owner)
+        return DONE
     ctx.trace.add("step", f"Existing owner in {describe_scope(skey)}: "
                   f"{ctx.agent_name(owner)}; the activity goes to them.", where(step.location),
                   {"scope": skey, "owner": owner})
     return assign(ctx, owner, "attached", rule, (), step.notify, owner=owner)
-
-
-def _with_entering_agent(notify: Notify) -> Notify:
-    return Notify(notify.template, (*notify.to, "assignee"), notify.cc, notify.subject,
-                  notify.variables)
 
 
 def run_queue(ctx: Context, step: Queue, rule: str) -> str:

@@ -1,0 +1,295 @@
+"""Run a scenario on a virtual clock: the engine, a store, and time that moves only between
+events — firing every timer that falls due on the way, at its due instant."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rulekit.config.load import load_text
+from rulekit.config.project import build_world, check_paths
+from rulekit.config.schema import validate_document
+from rulekit.engine import Engine, ManualClock
+from rulekit.errors import Diagnostic, DiagnosticSink, SourceLocation
+from rulekit.model import Lead
+from rulekit.pipeline import Decision
+from rulekit.pipeline.effects import (
+    AssignLead,
+    CloseOffer,
+    DropLead,
+    EnqueueLead,
+    MakeOffer,
+    RejectAction,
+    ReportConflict,
+    SendNotification,
+)
+from rulekit.ruleset import RuleSet
+from rulekit.scenario.expect import Check, check_expectation
+from rulekit.scenario.spec import Event, Scenario, ScenarioError, load_scenario
+from rulekit.storage.base import Store
+from rulekit.world import World
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    type: str
+    lead: str | None = None
+    agent: str | None = None
+    offer: str | None = None
+    rule: str | None = None
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "type": self.type, "lead": self.lead,
+                "agent": self.agent, "offer": self.offer, "rule": self.rule, "text": self.text}
+
+
+@dataclass
+class Result:
+    path: Path
+    name: str
+    checks: list[Check] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    timeline: list[TimelineItem] = field(default_factory=list)
+    behaviour: str = ""
+    engine: Engine | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(c.ok for c in self.checks)
+
+
+def _timeline(decision: Decision, lead_id: str) -> Iterator[TimelineItem]:
+    at = decision.trace.at
+    for effect in decision.effects:
+        if isinstance(effect, MakeOffer):
+            kind = "broadcast" if effect.mode == "broadcast" else (
+                "qualify" if effect.mode == "qualify" else "offer")
+            agent = effect.agents[0] if len(effect.agents) == 1 else None
+            until = f" until {effect.deadline.isoformat()}" if effect.deadline else ""
+            who = agent or f"{len(effect.agents)} agents"
+            yield TimelineItem(at, kind, lead_id, agent, effect.offer_id, effect.rule,
+                               f"{kind} to {who}{until}")
+        elif isinstance(effect, AssignLead):
+            yield TimelineItem(at, "assigned", lead_id, effect.agent, None, effect.rule,
+                               f"{effect.how} to {effect.agent}")
+        elif isinstance(effect, CloseOffer):
+            yield TimelineItem(at, f"offer_{effect.status.split(':')[0]}", lead_id,
+                               effect.winner, effect.offer_id, None,
+                               f"offer {effect.status}" + (f" by {effect.winner}"
+                                                           if effect.winner else ""))
+        elif isinstance(effect, EnqueueLead):
+            yield TimelineItem(at, "queued", lead_id, None, None, effect.rule,
+                               f"queue {effect.queue}: {effect.reason or ''}".rstrip(": "))
+        elif isinstance(effect, DropLead):
+            yield TimelineItem(at, "dropped", lead_id, None, None, effect.rule, effect.reason)
+        elif isinstance(effect, SendNotification):
+            subject = f" “{effect.subject}”" if effect.subject else ""
+            yield TimelineItem(at, "notification", lead_id, None, None, None,
+                               f"{effect.template}{subject} to {', '.join(effect.to)}")
+        elif isinstance(effect, ReportConflict):
+            yield TimelineItem(at, "conflict", lead_id, effect.entered_by, None, None,
+                               f"contact owned by {effect.owner}, entered by "
+                               f"{effect.entered_by}")
+        elif isinstance(effect, RejectAction):
+            yield TimelineItem(at, "rejected", lead_id, effect.agent, None, None, effect.reason)
+
+
+def _store(kind: str, workdir: Path) -> Store:
+    if kind == "sqlite":
+        from rulekit.storage.url import open_store
+
+        return open_store(f"sqlite:///{workdir / 'scenario.db'}")
+    from rulekit.storage import MemoryStore
+
+    return MemoryStore()
+
+
+class Runner:
+    """Plays one scenario's events against an engine."""
+
+    def __init__(self, scenario: Scenario, ruleset: RuleSet, world: World, store: Store) -> None:
+        self.scenario = scenario
+        self.clock = ManualClock(scenario.start)
+        self.engine = Engine(ruleset, world, store, clock=self.clock)
+        self.timeline: list[TimelineItem] = []
+        self.revision = 0
+
+    def record(self, decision: Decision, lead_id: str) -> None:
+        self.timeline.extend(_timeline(decision, lead_id))
+
+    def advance(self, until: datetime) -> None:
+        for decision in self.engine.tick(until):
+            self.timeline.append(TimelineItem(decision.trace.at, "timer", decision.trace.lead_id,
+                                              text="deadline or hold reached"))
+            self.record(decision, decision.trace.lead_id)
+        if until > self.clock.now():
+            self.clock.set(until)
+
+    def open_agent(self, lead_id: str, agent: str) -> tuple[str, str]:
+        """The lead's open offer (or, when none is open, its latest one: a late answer is
+        still delivered, and the engine rejects it) and the answering agent."""
+        state = self.engine.state(lead_id)
+        if state is not None and state.pending is not None and state.pending.offer_id:
+            offer_id, agents = state.pending.offer_id, state.pending.agents
+        else:
+            offers = self.engine.store.offers(lead_id)
+            if not offers:
+                raise ScenarioError([Diagnostic(
+                    "RK105", f"lead {lead_id} was never offered to anyone",
+                    self.current.location if self.current else None)])
+            offer_id, agents = offers[-1].offer_id, offers[-1].agents
+        return offer_id, agents[0] if agent == "offered" else agent
+
+    current: Event | None = None
+
+    def play(self, event: Event) -> None:
+        self.current = event
+        self.advance(event.at)
+        body = event.body
+        kind = event.kind
+        engine = self.engine
+        at = event.at
+        if kind == "lead":
+            self._submit(dict(body), at)
+        elif kind == "leads":
+            prefix = body.get("prefix", "lead")
+            for n in range(body["count"]):
+                payload = {**body["template"], "id": f"{prefix}-{n}"}
+                payload.setdefault("contact", {"email": f"{prefix}-{n}@example.com"})
+                self._submit(payload, at)
+        elif kind in ("accept", "decline"):
+            offer, agent = self.open_agent(body["lead"], body["agent"])
+            self.timeline.append(TimelineItem(at, kind, body["lead"], agent, offer,
+                                              text=f"{agent} {kind}s offer {offer}"))
+            handler = engine.accept if kind == "accept" else engine.decline
+            self.record(handler(offer, agent, at), body["lead"])
+        elif kind == "verdict":
+            qualifier = body.get("qualifier", "offered")
+            if qualifier == "offered":
+                qualifier = self.open_agent(body["lead"], "offered")[1]
+            self.timeline.append(TimelineItem(at, "verdict", body["lead"], qualifier,
+                                              text=body["verdict"]))
+            self.record(engine.verdict(body["lead"], body["verdict"], qualifier, at),
+                        body["lead"])
+        elif kind == "reassign":
+            self.record(engine.reassign(body["lead"], body["agent"], body.get("by", "admin"),
+                                        body.get("reason"), at), body["lead"])
+        elif kind == "pool":
+            self._edit_pool(body, at)
+        elif kind == "agent":
+            self._edit_agent(body, at)
+        elif kind == "policy":
+            self._edit_policy(body, at)
+        # "advance" only moves the clock, which advance() above did
+
+    def _submit(self, payload: dict[str, Any], at: datetime) -> None:
+        lead = Lead.model_validate({"received_at": at.isoformat(), **payload})
+        self.timeline.append(TimelineItem(at, "lead", lead.id, text=f"lead from {lead.source}"
+                                          + (f" ({lead.channel})" if lead.channel else "")))
+        decision = self.engine.receive(lead, at)
+        if decision is None:
+            self.timeline.append(TimelineItem(at, "duplicate", lead.id,
+                                              text="already received; first decision stands"))
+        else:
+            self.record(decision, lead.id)
+
+    def _new_ruleset(self, ruleset: RuleSet) -> None:
+        self.revision += 1
+        self.engine.add_ruleset(dataclasses.replace(
+            ruleset, version=f"{ruleset.version.split('+')[0]}+{self.revision}"))
+
+    def _edit_pool(self, body: dict[str, Any], at: datetime) -> None:
+        ruleset = self.engine.ruleset
+        pool = ruleset.pools[body["name"]]
+        members = list(pool.members if pool.members is not None else self.engine.world.agents)
+        members = [m for m in members if m not in set(body.get("remove", ()))]
+        members += [m for m in body.get("add", ()) if m not in members]
+        pools = {**ruleset.pools, pool.name: dataclasses.replace(pool, members=tuple(members))}
+        self._new_ruleset(dataclasses.replace(ruleset, pools=pools))
+        self.timeline.append(TimelineItem(at, "admin", text=f"pool {pool.name} now "
+                                          f"{', '.join(members)}"))
+
+    def _edit_policy(self, body: dict[str, Any], at: datetime) -> None:
+        ruleset = self.engine.ruleset
+        policies = tuple(dataclasses.replace(p, enabled=body["enabled"])
+                         if p.name == body["name"] else p for p in ruleset.policies)
+        self._new_ruleset(dataclasses.replace(ruleset, policies=policies))
+        self.timeline.append(TimelineItem(at, "admin", text=f"policy {body['name']} "
+                                          f"{'enabled' if body['enabled'] else 'disabled'}"))
+
+    def _edit_agent(self, body: dict[str, Any], at: datetime) -> None:
+        world = self.engine.world
+        agent = world.agents[body["id"]]
+        changes = {k: v for k, v in body.items() if k != "id"}
+        agents = [agent.model_copy(update=changes) if a.id == agent.id else a
+                  for a in world.agents.values()]
+        self.engine.world = World.build(world.name, agents=agents,
+                                        offices=world.offices.values(),
+                                        teams=world.teams.values(),
+                                        listings=world.listings.values(),
+                                        contacts=world.contacts.values(),
+                                        calendars=world.calendars)
+        self.timeline.append(TimelineItem(at, "admin", agent=agent.id,
+                                          text=f"agent {agent.id} {changes}"))
+
+
+def _load_world(scenario: Scenario, sink: DiagnosticSink) -> World | None:
+    if isinstance(scenario.world, dict):
+        import yaml
+
+        doc = load_text(yaml.safe_dump(scenario.world), f"{scenario.path} (inline world)")
+        problems = validate_document(doc, "world")
+        if problems:
+            sink.items.extend(problems)
+            return None
+        return build_world(doc, sink)
+    result = check_paths([scenario.world])
+    sink.items.extend(result.diagnostics)
+    return result.worlds.get(str(scenario.world))
+
+
+def run_scenario(path: Path | str) -> Result:
+    """Run one scenario file; problems (invalid file or rules) make it fail with diagnostics."""
+    path = Path(path)
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as exc:
+        return Result(path, path.name, problems=exc.diagnostics)
+    result = Result(path, scenario.name, behaviour=scenario.behaviour)
+    checked = check_paths([scenario.rules])
+    errors = [d for d in checked.diagnostics if d.severity == "error"]
+    if errors or str(scenario.rules) not in checked.rulesets:
+        result.problems = errors or [Diagnostic(
+            "RK303", f"no rule files in {scenario.rules}", SourceLocation(str(path), 1, 1))]
+        return result
+    sink = DiagnosticSink()
+    world = _load_world(scenario, sink)
+    if world is None:
+        result.problems = sink.items or [Diagnostic("RK008", f"no world at {scenario.world}")]
+        return result
+    with tempfile.TemporaryDirectory() as tmp:
+        store = _store(scenario.store, Path(tmp))
+        runner = Runner(scenario, checked.rulesets[str(scenario.rules)], world, store)
+        try:
+            for event in scenario.events:
+                runner.play(event)
+            if scenario.end is not None:
+                runner.advance(scenario.end)
+        except ScenarioError as exc:
+            result.problems = exc.diagnostics
+        result.timeline = runner.timeline
+        result.engine = runner.engine
+        if not result.problems:
+            result.checks = [check_expectation(runner.engine, scenario, spec, location)
+                             for spec, location in scenario.expect]
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
+    return result

@@ -1,0 +1,97 @@
+"""The PostgreSQL store: many workers on many machines, through a psycopg 3 connection pool.
+
+Each decision is one transaction.  Under PostgreSQL's default isolation (read committed) a
+conditional ``UPDATE … WHERE serial = …`` that waits for a concurrent writer re-reads the row
+it waited for, so the loser of a race changes 0 rows and the store raises
+:class:`~rulekit.storage.base.StaleState`.  Timers are claimed with ``FOR UPDATE SKIP LOCKED``
+so workers never wait for each other's timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool
+
+from rulekit.storage.base import StaleState
+from rulekit.storage.sql import POSTGRES, SqlStore, Tx
+
+#: Serialises schema creation and upgrades between processes opening the same database.
+_MIGRATION_LOCK = 0x72756C656B6974  # "rulekit"
+
+
+class _PgTx(Tx):
+    def __init__(self, cursor: psycopg.Cursor[tuple[Any, ...]]) -> None:
+        self._cursor = cursor
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cursor.execute(sql.replace("?", "%s"), params)
+        return self._cursor.rowcount
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self._cursor.execute(sql.replace("?", "%s"), params)
+        return self._cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(sql.replace("?", "%s"), params)
+        return self._cursor.fetchall()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_loader("jsonb", TextLoader)  # JSON is parsed by rulekit's models
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresStore(SqlStore):
+    """Implements :class:`rulekit.storage.base.Store` in a PostgreSQL database.
+
+    ``conninfo`` is a libpq URL or string; put the tables in another schema with
+    ``?options=-csearch_path%3Dmyschema``.  The pool opens ``min_size`` connections at once
+    and fails with :class:`psycopg.OperationalError` if the server cannot be reached."""
+
+    dialect = POSTGRES
+
+    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 4,
+                 timeout: float = 10.0) -> None:
+        self.conninfo = conninfo
+        # one direct connection first: an unreachable server fails at once, with libpq's reason
+        with psycopg.connect(conninfo, autocommit=True,
+                             connect_timeout=max(1, round(timeout))) as conn:
+            _configure(conn)
+            with conn.transaction(), conn.cursor() as cur:
+                tx = _PgTx(cur)
+                tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+                row = tx.one("SELECT to_regclass('meta') IS NOT NULL")
+                self._migrate(tx, bool(row and row[0]))
+        self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+            conninfo, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
+            kwargs={"autocommit": True}, configure=_configure, name="rulekit")
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @contextmanager
+    def writing(self) -> Iterator[Tx]:
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield _PgTx(cur)
+        except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+            raise StaleState(f"lost a race in the database: {exc}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            yield _PgTx(cur)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.conninfo!r})"

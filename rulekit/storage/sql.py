@@ -1,0 +1,589 @@
+"""What the SQLite and PostgreSQL stores share: the schema, its migrations, and the queries.
+
+The two adapters differ only in how they open connections and transactions (see
+:mod:`rulekit.storage.sqlite` and :mod:`rulekit.storage.postgres`).  The SQL here is written
+once, with ``?`` placeholders and three dialect words (:class:`Dialect`): the type of JSON
+columns (TEXT / JSONB), of instants (TEXT in UTC ISO-8601 / TIMESTAMPTZ) and of generated ids.
+
+The contract of :mod:`rulekit.storage.base` is enforced by the database itself: unique keys,
+conditional updates whose row count is checked, and one transaction per decision.
+
+Schema versions live in the ``meta`` table (``schema_version``).  Opening a store creates the
+schema if the database is empty, applies the missing :data:`MIGRATIONS` steps in order to an
+older one, and refuses a newer one with :class:`SchemaTooNew`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rulekit import __version__
+from rulekit.model import Contact, Lead
+from rulekit.pipeline.effects import (
+    AdvanceRotation,
+    AssignLead,
+    CancelTimer,
+    CloseOffer,
+    Effect,
+    EnqueueLead,
+    MakeOffer,
+    ReportConflict,
+    ScheduleTimer,
+    SendNotification,
+    SetOwner,
+)
+from rulekit.pipeline.state import LeadState
+from rulekit.storage.base import (
+    Assignment,
+    DueTimer,
+    OutboxMessage,
+    QueueItem,
+    StaleState,
+    StoredOffer,
+)
+from rulekit.storage.memory import contact_key_of
+from rulekit.trace import Trace
+
+#: The schema version this rulekit writes and reads.
+SCHEMA_VERSION = 2
+
+GLOBAL = "global"
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer rulekit than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    json: str  # type of JSON columns
+    instant: str  # type of timestamp columns
+    auto_id: str  # a generated integer primary key
+    json_param: str  # a JSON parameter, as it appears in SQL
+    lock_due: str  # row locking clause for claiming timers
+
+
+SQLITE = Dialect("sqlite", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "?", "")
+POSTGRES = Dialect("postgresql", "JSONB", "TIMESTAMPTZ",
+                   "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "CAST(? AS JSONB)",
+                   "FOR UPDATE SKIP LOCKED")
+
+# -- schema -------------------------------------------------------------------------------------
+# Each step takes the schema from version N-1 to N.  Never edit a released step: add one.
+
+_V1 = """
+CREATE TABLE leads (
+    seq             {auto_id},
+    id              TEXT NOT NULL UNIQUE,
+    ruleset_version TEXT NOT NULL,
+    lead            {json} NOT NULL
+);
+CREATE TABLE lead_states (
+    lead_id TEXT PRIMARY KEY REFERENCES leads (id),
+    serial  INTEGER NOT NULL,
+    state   {json} NOT NULL
+);
+CREATE TABLE traces (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    trace   {json} NOT NULL
+);
+CREATE INDEX traces_by_lead ON traces (lead_id, seq);
+CREATE TABLE offers (
+    seq        {auto_id},
+    id         TEXT NOT NULL UNIQUE,
+    lead_id    TEXT NOT NULL REFERENCES leads (id),
+    agents     {json} NOT NULL,
+    mode       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    deadline   {instant},
+    winner     TEXT,
+    closed_at  {instant},
+    rule       TEXT NOT NULL
+);
+CREATE INDEX offers_by_lead ON offers (lead_id, seq);
+CREATE TABLE assignments (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    agent   TEXT NOT NULL,
+    how     TEXT NOT NULL,
+    at      {instant} NOT NULL,
+    rule    TEXT NOT NULL
+);
+CREATE INDEX assignments_by_lead ON assignments (lead_id, seq);
+CREATE TABLE queue_items (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    queue   TEXT NOT NULL,
+    reason  TEXT,
+    at      {instant} NOT NULL
+);
+CREATE INDEX queue_items_by_queue ON queue_items (queue, seq);
+CREATE TABLE outbox (
+    id         {auto_id},
+    lead_id    TEXT NOT NULL REFERENCES leads (id),
+    template   TEXT NOT NULL,
+    recipients {json} NOT NULL,
+    cc         {json} NOT NULL,
+    subject    TEXT,
+    variables  {json} NOT NULL,
+    created_at {instant} NOT NULL,
+    sent_at    {instant}
+);
+CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+CREATE TABLE contacts (
+    key     TEXT PRIMARY KEY,
+    contact {json} NOT NULL
+);
+CREATE TABLE contact_owners (
+    contact_key TEXT NOT NULL REFERENCES contacts (key),
+    scope       TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    PRIMARY KEY (contact_key, scope)
+);
+CREATE TABLE rotations (
+    pool_key   TEXT PRIMARY KEY,
+    last_agent TEXT,
+    last_index INTEGER NOT NULL
+);
+CREATE TABLE agents (
+    agent        TEXT PRIMARY KEY,
+    load         INTEGER NOT NULL DEFAULT 0,
+    last_offered {instant}
+);
+CREATE TABLE timers (
+    id      TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    due     {instant} NOT NULL,
+    purpose TEXT NOT NULL
+);
+CREATE INDEX timers_by_due ON timers (due);
+"""
+
+# Version 2: timer leases (several workers share the timers) and the conflict report.
+_V2 = """
+ALTER TABLE timers ADD COLUMN leased_by TEXT;
+ALTER TABLE timers ADD COLUMN leased_until {instant};
+CREATE TABLE conflicts (
+    seq         {auto_id},
+    lead_id     TEXT NOT NULL REFERENCES leads (id),
+    contact_key TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    entered_by  TEXT NOT NULL,
+    scope_key   TEXT NOT NULL
+);
+"""
+
+#: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def migration_statements(dialect: Dialect, version: int) -> list[str]:
+    """The DDL statements that bring the schema to ``version`` from the one before."""
+    text = MIGRATIONS[version - 1].format(json=dialect.json, instant=dialect.instant,
+                                          auto_id=dialect.auto_id)
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+# -- values ------------------------------------------------------------------------------------
+def instant(value: datetime) -> datetime:
+    """Instants are stored in UTC (a naive datetime is taken to be UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def read_instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def read_optional_instant(value: Any) -> datetime | None:
+    return None if value is None else read_instant(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what ``json`` does not know (notification variables may hold any value)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"))
+
+
+def contact_json(contact: Contact) -> str:
+    """A contact's own fields; its owners live in ``contact_owners``."""
+    return contact.model_dump_json(exclude={"owner", "owners"})
+
+
+def contact_owner_rows(contact: Contact) -> list[tuple[str, str]]:
+    rows = [(scope, agent) for scope, agent in contact.owners.items() if scope != GLOBAL]
+    owner = contact.owner or contact.owners.get(GLOBAL)
+    if owner:
+        rows.insert(0, (GLOBAL, owner))
+    return rows
+
+
+# -- the database, seen through one transaction ---------------------------------------------------
+class Tx(ABC):
+    """One transaction (or one autocommitted read) on a connection."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+
+    @abstractmethod
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of a query."""
+
+    @abstractmethod
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of a query."""
+
+
+class SqlFacts:
+    """:class:`rulekit.pipeline.facts.Facts` read from the database, one indexed query each."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    def contact(self, key: str) -> Contact | None:
+        with self._store.reading() as tx:
+            rows = tx.all(
+                "SELECT c.contact, o.scope, o.agent FROM contacts AS c"
+                " LEFT JOIN contact_owners AS o ON o.contact_key = c.key"
+                " WHERE c.key = ?", (key,))
+        if not rows:
+            return None
+        data = json.loads(rows[0][0])
+        owners = {scope: agent for _, scope, agent in rows if scope is not None}
+        data["owner"] = owners.pop(GLOBAL, None)
+        data["owners"] = owners
+        return Contact.model_validate(data)
+
+    def rotation(self, pool_key: str) -> tuple[str | None, int]:
+        with self._store.reading() as tx:
+            row = tx.one("SELECT last_agent, last_index FROM rotations WHERE pool_key = ?",
+                         (pool_key,))
+        return (None, -1) if row is None else (row[0], int(row[1]))
+
+    def load(self, agent: str) -> int:
+        with self._store.reading() as tx:
+            row = tx.one("SELECT load FROM agents WHERE agent = ?", (agent,))
+        return 0 if row is None else int(row[0])
+
+    def last_offered(self, agent: str) -> datetime | None:
+        with self._store.reading() as tx:
+            row = tx.one("SELECT last_offered FROM agents WHERE agent = ?", (agent,))
+        return None if row is None else read_optional_instant(row[0])
+
+
+class SqlStore(ABC):
+    """A :class:`rulekit.storage.base.Store` over SQL; subclasses provide transactions."""
+
+    dialect: Dialect
+
+    # -- provided by the adapters ------------------------------------------------------------
+    @abstractmethod
+    def writing(self) -> AbstractContextManager[Tx]:
+        """A write transaction, committed on exit, rolled back on an exception."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Tx]:
+        """A read (autocommit, or a read-only transaction)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connections."""
+
+    # -- schema ------------------------------------------------------------------------------
+    def _migrate(self, tx: Tx, has_meta: bool) -> int:
+        """Bring the schema to :data:`SCHEMA_VERSION`, inside the caller's transaction."""
+        current = 0
+        if has_meta:
+            row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
+            current = int(row[0]) if row else 0
+        else:
+            tx.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if current > SCHEMA_VERSION:
+            row = tx.one("SELECT value FROM meta WHERE key = 'rulekit_version'")
+            needed = row[0] if row else "a newer version"
+            raise SchemaTooNew(
+                f"this {self.dialect.name} store has schema version {current}, written by "
+                f"rulekit {needed}; rulekit {__version__} reads schema versions up to "
+                f"{SCHEMA_VERSION}: upgrade rulekit to {needed} or later to open it")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in migration_statements(self.dialect, version):
+                tx.run(statement)
+        if current < SCHEMA_VERSION:
+            for key, value in (("schema_version", str(SCHEMA_VERSION)),
+                               ("rulekit_version", __version__)):
+                tx.run("INSERT INTO meta (key, value) VALUES (?, ?)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        return current
+
+    def schema_version(self) -> int:
+        with self.reading() as tx:
+            row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(row[0]) if row else 0
+
+    # -- seeding -----------------------------------------------------------------------------
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Known contacts (from the world file) with their owners; a known key is kept."""
+        with self.writing() as tx:
+            for contact in contacts:
+                key = contact_key_of(contact)
+                if not key:
+                    continue
+                added = tx.run(
+                    f"INSERT INTO contacts (key, contact) VALUES (?, {self.dialect.json_param})"
+                    " ON CONFLICT (key) DO NOTHING", (key, contact_json(contact)))
+                if added:
+                    for scope, agent in contact_owner_rows(contact):
+                        tx.run("INSERT INTO contact_owners (contact_key, scope, agent)"
+                               " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (key, scope, agent))
+
+    # -- leads -------------------------------------------------------------------------------
+    def add_lead(self, lead: Lead, ruleset_version: str) -> bool:
+        with self.writing() as tx:
+            return tx.run(
+                "INSERT INTO leads (id, ruleset_version, lead)"
+                f" VALUES (?, ?, {self.dialect.json_param}) ON CONFLICT (id) DO NOTHING",
+                (lead.id, ruleset_version, lead.model_dump_json())) == 1
+
+    def get_lead(self, lead_id: str) -> Lead | None:
+        with self.reading() as tx:
+            row = tx.one("SELECT lead FROM leads WHERE id = ?", (lead_id,))
+        return None if row is None else Lead.model_validate_json(row[0])
+
+    def ruleset_version(self, lead_id: str) -> str | None:
+        """The rule set version the lead was stored with."""
+        with self.reading() as tx:
+            row = tx.one("SELECT ruleset_version FROM leads WHERE id = ?", (lead_id,))
+        return None if row is None else str(row[0])
+
+    def get_state(self, lead_id: str) -> LeadState | None:
+        with self.reading() as tx:
+            row = tx.one("SELECT state FROM lead_states WHERE lead_id = ?", (lead_id,))
+        return None if row is None else LeadState.from_dict(json.loads(row[0]))
+
+    def lead_ids(self) -> Iterator[str]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT id FROM leads ORDER BY seq")
+        return iter([row[0] for row in rows])
+
+    def facts(self) -> SqlFacts:
+        return SqlFacts(self)
+
+    def contact(self, key: str) -> Contact | None:
+        return self.facts().contact(key)
+
+    def offer_lead(self, offer_id: str) -> str | None:
+        with self.reading() as tx:
+            row = tx.one("SELECT lead_id FROM offers WHERE id = ?", (offer_id,))
+        return None if row is None else str(row[0])
+
+    # -- one decision, in one transaction ----------------------------------------------------
+    def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
+               effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
+        j = self.dialect.json_param
+        at = instant(now)
+        with self.writing() as tx:
+            state_json = _dumps(state.to_dict())
+            if expected_serial is None:  # the first decision: the row must not exist yet
+                changed = tx.run(
+                    f"INSERT INTO lead_states (lead_id, serial, state) VALUES (?, ?, {j})"
+                    " ON CONFLICT (lead_id) DO NOTHING", (lead_id, state.serial, state_json))
+            else:
+                changed = tx.run(
+                    f"UPDATE lead_states SET serial = ?, state = {j}"
+                    " WHERE lead_id = ? AND serial = ?",
+                    (state.serial, state_json, lead_id, expected_serial))
+            if changed != 1:
+                raise StaleState(f"lead {lead_id} changed since it was read")
+            loads: dict[str, int] = {}
+            offered: set[str] = set()
+            for effect in effects:
+                self._apply(tx, lead_id, effect, at, loads, offered)
+            # agents last, in one order, so concurrent decisions never deadlock on them
+            for agent in sorted(loads.keys() | offered):
+                tx.run("INSERT INTO agents (agent, load, last_offered) VALUES (?, ?, ?)"
+                       " ON CONFLICT (agent) DO UPDATE SET"
+                       " load = agents.load + excluded.load,"
+                       " last_offered = COALESCE(excluded.last_offered, agents.last_offered)",
+                       (agent, loads.get(agent, 0), at if agent in offered else None))
+            tx.run(f"INSERT INTO traces (lead_id, trace) VALUES (?, {j})",
+                   (lead_id, _dumps(trace.to_json())))
+
+    def _apply(self, tx: Tx, lead_id: str, effect: Effect, at: datetime,
+               loads: dict[str, int], offered: set[str]) -> None:
+        j = self.dialect.json_param
+        if isinstance(effect, AssignLead):
+            tx.run("INSERT INTO assignments (lead_id, agent, how, at, rule)"
+                   " VALUES (?, ?, ?, ?, ?)", (lead_id, effect.agent, effect.how, at, effect.rule))
+            loads[effect.agent] = loads.get(effect.agent, 0) + 1
+        elif isinstance(effect, SetOwner):
+            kind, _, value = effect.contact_key.partition(":")
+            blank = Contact(id=effect.contact_key, email=value if kind == "email" else None,
+                            phone=value if kind == "phone" else None)
+            tx.run(f"INSERT INTO contacts (key, contact) VALUES (?, {j})"
+                   " ON CONFLICT (key) DO NOTHING", (effect.contact_key, contact_json(blank)))
+            # the first owner stays
+            tx.run("INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)"
+                   " ON CONFLICT (contact_key, scope) DO NOTHING",
+                   (effect.contact_key, effect.scope_key, effect.agent))
+        elif isinstance(effect, MakeOffer):
+            tx.run("INSERT INTO offers (id, lead_id, agents, mode, status, created_at,"
+                   f" deadline, rule) VALUES (?, ?, {j}, ?, 'open', ?, ?, ?)",
+                   (effect.offer_id, lead_id, _dumps(list(effect.agents)), effect.mode, at,
+                    instant(effect.deadline) if effect.deadline else None, effect.rule))
+            offered.update(effect.agents)
+        elif isinstance(effect, CloseOffer):
+            closed = tx.run("UPDATE offers SET status = ?, winner = ?, closed_at = ?"
+                            " WHERE id = ? AND status = 'open'",
+                            (effect.status, effect.winner, at, effect.offer_id))
+            if closed != 1:
+                raise StaleState(f"offer {effect.offer_id} is not open")
+        elif isinstance(effect, ScheduleTimer):
+            tx.run("INSERT INTO timers (id, lead_id, due, purpose) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (id) DO UPDATE SET lead_id = excluded.lead_id,"
+                   " due = excluded.due, purpose = excluded.purpose",
+                   (effect.timer_id, lead_id, instant(effect.due), effect.purpose))
+        elif isinstance(effect, CancelTimer):
+            tx.run("DELETE FROM timers WHERE id = ?", (effect.timer_id,))
+        elif isinstance(effect, EnqueueLead):
+            tx.run("INSERT INTO queue_items (lead_id, queue, reason, at) VALUES (?, ?, ?, ?)",
+                   (lead_id, effect.queue, effect.reason, at))
+        elif isinstance(effect, SendNotification):
+            tx.run("INSERT INTO outbox (lead_id, template, recipients, cc, subject, variables,"
+                   f" created_at) VALUES (?, ?, {j}, {j}, ?, {j}, ?)",
+                   (lead_id, effect.template, _dumps(list(effect.to)), _dumps(list(effect.cc)),
+                    effect.subject, _dumps(dict(effect.variables)), at))
+        elif isinstance(effect, AdvanceRotation):
+            moved = tx.run("UPDATE rotations SET last_agent = ?, last_index = ?"
+                           " WHERE pool_key = ? AND last_agent IS NOT DISTINCT FROM ?",
+                           (effect.agent, effect.index, effect.pool_key, effect.previous))
+            if not moved and effect.previous is None:  # a pool's first turn
+                moved = tx.run("INSERT INTO rotations (pool_key, last_agent, last_index)"
+                               " VALUES (?, ?, ?) ON CONFLICT (pool_key) DO NOTHING",
+                               (effect.pool_key, effect.agent, effect.index))
+            if not moved:
+                raise StaleState(f"rotation of {effect.pool_key} moved")
+        elif isinstance(effect, ReportConflict):
+            tx.run("INSERT INTO conflicts (lead_id, contact_key, owner, entered_by, scope_key)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   (lead_id, effect.contact_key, effect.owner, effect.entered_by,
+                    effect.scope_key))
+        # DropLead and RejectAction change nothing stored: the state and trace say it all
+
+    def fired(self, timer_id: str) -> None:
+        """A timer's event was committed: it is done."""
+        with self.writing() as tx:
+            tx.run("DELETE FROM timers WHERE id = ?", (timer_id,))
+
+    # -- timers ------------------------------------------------------------------------------
+    def claim_due_timers(self, now: datetime, worker: str, lease: float,
+                         limit: int = 100) -> list[DueTimer]:
+        at = instant(now)
+        until = at + timedelta(seconds=lease)
+        claimable = ("due <= ? AND (leased_by IS NULL OR leased_by = ? OR leased_until <= ?)")
+        with self.writing() as tx:
+            rows = tx.all(f"SELECT id, lead_id, due, purpose FROM timers WHERE {claimable}"
+                          f" ORDER BY due, id LIMIT ? {self.dialect.lock_due}",
+                          (at, worker, at, limit))
+            claimed: list[DueTimer] = []
+            for timer_id, lead_id, due, purpose in rows:
+                if tx.run("UPDATE timers SET leased_by = ?, leased_until = ?"
+                          f" WHERE id = ? AND {claimable}",
+                          (worker, until, timer_id, at, worker, at)):
+                    claimed.append(DueTimer(timer_id, lead_id, read_instant(due), purpose))
+            return claimed
+
+    def next_timer_due(self) -> datetime | None:
+        with self.reading() as tx:
+            row = tx.one("SELECT MIN(due) FROM timers")
+        return None if row is None else read_optional_instant(row[0])
+
+    # -- reading -----------------------------------------------------------------------------
+    def traces(self, lead_id: str) -> list[Trace]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT trace FROM traces WHERE lead_id = ? ORDER BY seq", (lead_id,))
+        return [Trace.from_json(json.loads(row[0])) for row in rows]
+
+    def offers(self, lead_id: str | None = None) -> list[StoredOffer]:
+        sql = ("SELECT id, lead_id, agents, mode, status, created_at, deadline, winner,"
+               " closed_at, rule FROM offers")
+        with self.reading() as tx:
+            rows = (tx.all(sql + " ORDER BY seq") if lead_id is None else
+                    tx.all(sql + " WHERE lead_id = ? ORDER BY seq", (lead_id,)))
+        return [StoredOffer(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], read_instant(r[5]),
+                            read_optional_instant(r[6]), r[7], read_optional_instant(r[8]), r[9])
+                for r in rows]
+
+    def assignments(self, lead_id: str | None = None) -> list[Assignment]:
+        sql = "SELECT lead_id, agent, how, at, rule FROM assignments"
+        with self.reading() as tx:
+            rows = (tx.all(sql + " ORDER BY seq") if lead_id is None else
+                    tx.all(sql + " WHERE lead_id = ? ORDER BY seq", (lead_id,)))
+        return [Assignment(r[0], r[1], r[2], read_instant(r[3]), r[4]) for r in rows]
+
+    def queue_items(self, queue: str | None = None) -> list[QueueItem]:
+        sql = "SELECT lead_id, queue, reason, at FROM queue_items"
+        with self.reading() as tx:
+            rows = (tx.all(sql + " ORDER BY seq") if queue is None else
+                    tx.all(sql + " WHERE queue = ? ORDER BY seq", (queue,)))
+        return [QueueItem(r[0], r[1], r[2], read_instant(r[3])) for r in rows]
+
+    def outbox(self, *, unsent_only: bool = False) -> list[OutboxMessage]:
+        sql = ("SELECT id, lead_id, template, recipients, cc, subject, variables, created_at,"
+               " sent_at FROM outbox" + (" WHERE sent_at IS NULL" if unsent_only else "")
+               + " ORDER BY id")
+        with self.reading() as tx:
+            rows = tx.all(sql)
+        return [OutboxMessage(int(r[0]), r[1], r[2], tuple(json.loads(r[3])),
+                              tuple(json.loads(r[4])), r[5], json.loads(r[6]),
+                              read_instant(r[7]), read_optional_instant(r[8]))
+                for r in rows]
+
+    def mark_sent(self, message_ids: Sequence[int], at: datetime) -> None:
+        sent = instant(at)
+        with self.writing() as tx:
+            for message_id in message_ids:
+                tx.run("UPDATE outbox SET sent_at = ? WHERE id = ?", (sent, message_id))
+
+    def conflicts(self) -> list[ReportConflict]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT contact_key, owner, entered_by, scope_key FROM conflicts"
+                          " ORDER BY seq")
+        return [ReportConflict(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counts, for tests and reports."""
+        counts: dict[str, Any] = {}
+        with self.reading() as tx:
+            for table in ("leads", "offers", "timers", "outbox"):
+                row = tx.one(f"SELECT COUNT(*) FROM {table}")
+                counts[table] = int(row[0]) if row else 0
+        return counts
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,92 @@
+"""The SQLite store: one database file, shared safely by the processes of one machine.
+
+The file is opened in WAL mode (readers never block the writer), with a ``busy_timeout`` (a
+writer waits for another instead of failing) and foreign keys on.  Every write is one
+``BEGIN IMMEDIATE`` transaction, so writers are serialised by the database and each
+conditional update of the contract sees the latest committed state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rulekit.storage.sql import SQLITE, SqlStore, Tx
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):  # already in UTC: fixed-width text sorts like instants
+        return value.isoformat(timespec="microseconds")
+    return value
+
+
+class _SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, [_param(p) for p in params]).rowcount
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._conn.execute(
+            sql, [_param(p) for p in params]).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, [_param(p) for p in params]).fetchall())
+
+
+class SQLiteStore(SqlStore):
+    """Implements :class:`rulekit.storage.base.Store` in a SQLite database file.
+
+    One connection per store, shared by its threads behind a lock; open one store per
+    process.  ``path`` may be ``":memory:"`` (a private database, for tests)."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            with self.writing() as tx:
+                has_meta = tx.one("SELECT 1 FROM sqlite_master"
+                                  " WHERE type = 'table' AND name = 'meta'") is not None
+                self._migrate(tx, has_meta)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @contextmanager
+    def writing(self) -> Iterator[Tx]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        with self._lock:
+            yield _SqliteTx(self._conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"

@@ -1,0 +1,64 @@
+"""Open a store from a URL.
+
+============================================  ===================================================
+``memory://``                                 :class:`~rulekit.storage.memory.MemoryStore`
+``sqlite:///relative/path.db``                :class:`~rulekit.storage.sqlite.SQLiteStore`
+``sqlite:////absolute/path.db``               (``sqlite://`` alone: a private in-memory database)
+``postgresql://user@host:port/db``            :class:`~rulekit.storage.postgres.PostgresStore`
+``postgres://…``                              (the same; any libpq URL parameters are kept)
+``<scheme>://…``                              a third-party adapter: the entry point named
+                                              ``<scheme>`` in the group ``rulekit.stores``,
+                                              called with the whole URL
+============================================  ===================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from rulekit.storage.base import Store
+from rulekit.storage.memory import MemoryStore
+
+ENTRY_POINT_GROUP = "rulekit.stores"
+BUILTIN_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
+
+
+def sqlite_path(url: str) -> str:
+    """The database path of a ``sqlite:`` URL (three slashes: relative, four: absolute)."""
+    rest = url[len("sqlite:"):]
+    if rest in ("", "//", "///:memory:"):
+        return ":memory:"
+    if not rest.startswith("///") or len(rest) == 3:
+        raise ValueError(f"{url!r}: a SQLite URL is sqlite:///relative/path.db or "
+                         "sqlite:////absolute/path.db")
+    return rest[3:]
+
+
+def _plugins() -> dict[str, Callable[[], Any]]:
+    return {ep.name: ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def open_store(url: str) -> Store:
+    """The store a URL names (see the module docstring)."""
+    scheme, sep, _ = url.partition("://")
+    scheme = scheme.lower() if sep else ""
+    if scheme == "memory":
+        return MemoryStore()
+    if scheme == "sqlite" or url.startswith("sqlite:"):
+        from rulekit.storage.sqlite import SQLiteStore
+
+        return SQLiteStore(sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from rulekit.storage.postgres import PostgresStore
+
+        return PostgresStore(url)
+    plugins = _plugins()
+    if scheme in plugins:
+        factory = plugins[scheme]()
+        store: Store = factory(url)
+        return store
+    known = ", ".join(f"{name}://" for name in (*BUILTIN_SCHEMES, *sorted(plugins)))
+    raise ValueError(f"unknown store URL {url!r}: known schemes are {known} (adapters add "
+                     f"theirs through the {ENTRY_POINT_GROUP!r} entry point group)")

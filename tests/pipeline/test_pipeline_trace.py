@@ -1,0 +1,61 @@
+"""Traces: the plain-English explanation of a Homes Connect lead, and the JSON form."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pipeline_helpers import make_lead
+
+from rulekit.config.project import check_paths
+from rulekit.engine import Engine, ManualClock
+from rulekit.storage import MemoryStore
+from rulekit.trace import Trace
+
+FOLDER = "rules/homesconnect"
+#: Tuesday 2026-12-01 10:00 in New York.
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+def _engine() -> Engine:
+    result = check_paths([FOLDER])
+    assert result.ok, result.diagnostics
+    return Engine(result.rulesets[FOLDER], result.worlds[f"{FOLDER}/world.yaml"], MemoryStore(),
+                  clock=ManualClock(NOW))
+
+
+def test_explain_reads_in_plain_english() -> None:
+    engine = _engine()
+    # Rock Hill ZIP: the market pool holds a-finley-ortiz, who is paused
+    lead = make_lead("HC-1", received_at=NOW, source="remax.com", inquiry_type="info",
+                     property={"mls": "CMLS", "zip": "29730", "city": "Rock Hill"})
+    state = engine.submit(lead)
+    assert state.status == "waiting"
+    assert state.pending is not None
+    (offered,) = state.pending.agents
+    text = engine.explain("HC-1")
+    assert "Policy 'remax-brand-sources' serves it." in text
+    assert "Rule 'agent-branding': `lead.branding_agent != null` is false" in text
+    assert "Rule 'market-pool' applies" in text
+    assert "Pool 'market-agents': 4 candidate agents, 3 eligible" in text
+    assert "excluded: 1 paused (a-finley-ortiz)" in text
+    agent = engine.world.agents[offered]
+    assert f"Offered to {agent.name} ({offered}) until Tue 2026-12-01 12:00 EST" in text
+    assert "Lead HC-1 received from remax.com" in text
+
+
+def test_trace_json_round_trips() -> None:
+    engine = _engine()
+    lead = make_lead("HC-2", received_at=NOW, source="remax.com",
+                     property={"mls": "CMLS", "zip": "29730"})
+    engine.submit(lead)
+    offer = engine.store.offers("HC-2")[-1]
+    engine.decline(offer.offer_id, offer.agents[0])
+    traces = engine.store.traces("HC-2")
+    assert len(traces) == 2
+    for trace in traces:
+        data = trace.to_json()
+        again = Trace.from_json(json.loads(json.dumps(data)))
+        assert again.to_json() == data
+        assert again.render() == trace.render()
+        assert (again.lead_id, again.at, again.seed) == (trace.lead_id, trace.at, trace.seed)
