@@ -316,6 +316,11 @@ class _Builder:
         pool = self.pool_ref(doc, (*at, "pool"), "agents")
         duration = self.duration(doc, (*at, "for")) if "for" in body else None
         calendar = self.step_calendar(doc, at, body, duration)
+        if body.get("calendar") == "agent":
+            self.sink.error("RK302", "a broadcast has one deadline for every agent: it needs a "
+                            "named calendar, not 'agent'", doc.location((*at, "calendar")),
+                            hint="name a calendar declared under 'calendars'")
+            return None
         if pool is None:
             return None
         return Broadcast(loc, pool, duration, calendar, self.scopes(doc, (*at, "own")),

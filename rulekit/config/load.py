@@ -306,6 +306,8 @@ class _Builder:
                 )
         if tag == "tag:yaml.org,2002:timestamp":
             return text  # dates stay strings: the schema and calendars parse them
+        if tag == "tag:yaml.org,2002:bool" and text.lower() not in ("true", "false"):
+            return text  # YAML 1.2: only true/false are booleans ('off', 'no' stay words)
         resolved = ScalarNode(tag, text, node.start_mark, node.end_mark, node.style)
         value = self._loader.construct_object(resolved)
         if isinstance(value, float) and not math.isfinite(value):

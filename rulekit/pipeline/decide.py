@@ -245,6 +245,11 @@ def _resume(ctx: Context, event: Event) -> None:
                     + ("another agent already has the lead" if taken
                        else "the offer is no longer open"))
             return
+        if isinstance(event, OfferAccepted) and pending.deadline is not None \
+                and ctx.now >= pending.deadline:
+            _reject(ctx, event.agent, f"cannot accept offer {event.offer_id}: its deadline "
+                    f"passed at {pending.deadline.isoformat()}")
+            return
         if pending.mode == "qualify" or event.agent not in pending.agents \
                 or event.agent in pending.declined:
             _reject(ctx, event.agent, f"cannot {verb} offer {event.offer_id}: it was not "

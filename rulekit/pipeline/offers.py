@@ -111,7 +111,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
     fresh = [a for a in result.eligible if a not in ctx.state.offered]
     if fresh:
-        result = PoolResult(result.name, result.order, fresh)
+        result = PoolResult(result.name, result.order, fresh, key=result.key)
     elif step.attempts is None or not result.eligible:
         ctx.trace.add("step", "No eligible agent left to offer; going on.", where(step.location))
         ctx.update(attempts=0)

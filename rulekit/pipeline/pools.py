@@ -34,6 +34,11 @@ class PoolResult:
     order: list[str]  # all candidates, in the pool's stable order
     eligible: list[str]
     excluded: dict[str, list[str]] = field(default_factory=dict)
+    key: str = ""  # the rotation key: the pool, and the lead values its membership depends on
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = self.name
 
     def summary(self, noun: str = "agents") -> str:
         text = (f"Pool '{self.name}': {len(self.order)} candidate {noun}, "
@@ -91,6 +96,15 @@ def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[st
     return list(dict.fromkeys(out))
 
 
+def rotation_key(ctx: Context, pool: Pool) -> str:
+    """A pool's rotation key: its name, plus the lead values its membership depends on."""
+    parts = [pool.name]
+    if "lead.office" in pool.offices:
+        parts.append(f"office={ctx.lead.office}")
+    parts.extend(f"{key}={ctx.evaluate(expression)}" for key, expression in pool.match)
+    return "|".join(parts)
+
+
 def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
     """The pool's candidate agents in a stable order (the admin's member order first)."""
     world = ctx.world
@@ -140,6 +154,8 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     """The pool's agents for this lead now, with exclusions counted per reason."""
     order = agent_candidates(ctx, pool)
     result = PoolResult(pool.name, order, [])
+    if pool.match or "lead.office" in pool.offices:
+        result.key = rotation_key(ctx, pool)
     exclude = pool.exclude
     if pool.where is None and "at_capacity" not in exclude and (
             "off_duty" not in exclude or pool.calendar is None):

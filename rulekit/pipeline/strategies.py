@@ -3,17 +3,21 @@
 Every strategy is deterministic given the decision's seeded random generator and the facts,
 and says in the trace what it drew: the seed's draw, the weights, or the round-robin cursor.
 
-Round robin keeps one persistent cursor per pool: the last agent served and its index in the
-pool's stable order (the admin's member order, or agent ids in world order).  The next lead goes
-to the first eligible agent after the cursor.  Agents who are skipped (paused, at capacity, off
-duty) lose that turn rather than catching up later; an agent added to the pool joins the
-rotation at their place in the order; when the cursor's agent is removed the rotation goes on
-from the same index.  With a fixed set of eligible members, after N leads among k members each
-has ⌊N/k⌋ or ⌈N/k⌉.
+Round robin keeps one persistent cursor per pool — per pool *and* per value of what the pool's
+membership depends on (``match`` values, ``lead.office``), so the agents of each office or ZIP
+code rotate among themselves.  The members stand in a ring ordered by agent id; the cursor is
+the last agent served, and the next lead goes to the first eligible agent after it on the ring.
+Because the ring order does not depend on who is in the pool, the rotation stays fair when an
+admin edits it: an agent added to the pool takes their place on the ring (served in this
+round if their place is still ahead); when the cursor's agent is removed the next agent after
+it is next; agents who are skipped (paused, at capacity, off duty) lose that turn rather than
+catching up later.  So every agent present and eligible all along is served once per turn of
+the ring: after N leads among k such agents each has ⌊N/k⌋ or ⌈N/k⌉.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,21 +67,20 @@ def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | Non
 
 
 def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
-    key = pool.name
-    last, index = ctx.facts.rotation(key)
-    order = pool.order
+    key = pool.key
+    last, _ = ctx.facts.rotation(key)
+    ring = sorted(pool.order)
     eligible = set(pool.eligible)
-    if last is not None and last in order:
-        index = order.index(last)
-    count = len(order)
-    for step in range(1, count + 1):
-        position = (index + step) % count
-        candidate = order[position]
+    begin = 0 if last is None else bisect.bisect_right(ring, last)
+    count = len(ring)
+    for step in range(count):
+        position = (begin + step) % count
+        candidate = ring[position]
         if candidate in eligible:
             ctx.effects.append(AdvanceRotation(key, candidate, position, last))
             return Pick(candidate, f"Picked {ctx.agent_name(candidate)}, next in the "
-                        f"rotation of '{key}' after {last or 'the start'}",
-                        {"strategy": "round_robin", "cursor": last, "position": position})
+                        f"rotation of '{pool.name}' after {last or 'the start'}",
+                        {"strategy": "round_robin", "cursor": last, "rotation": key})
     raise AssertionError("round robin over an empty pool")
 
 

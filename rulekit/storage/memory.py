@@ -136,7 +136,7 @@ class MemoryStore:
                                   email=value if kind == "email" else None,
                                   phone=value if kind == "phone" else None)
             if effect.scope_key == "global":
-                if contact.owner is None:  # the first owner stays
+                if contact.owner is None and "global" not in contact.owners:  # first one stays
                     contact = contact.model_copy(update={"owner": effect.agent})
             elif effect.scope_key not in contact.owners:
                 owners = {**contact.owners, effect.scope_key: effect.agent}

@@ -99,7 +99,10 @@ rules:
       - attach_to_owner:
           scope: global
           conflict_queue: ownership-conflicts
-          notify: {template: ownership-conflict, to: [owner], cc: [lead-desk@example.com]}
+          notify:
+            template: ownership-conflict
+            to: [owner, entered_by]
+            cc: [lead-desk@example.com]
     then: continue
   - name: entering-agent
     when: lead.entered_by != null

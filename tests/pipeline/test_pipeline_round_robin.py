@@ -123,11 +123,13 @@ def test_paused_member_loses_turns_and_rejoins_in_place(
 
 def test_added_member_joins_at_their_place_in_the_order(
         compiled: tuple[RuleSet, World]) -> None:
+    """The ring is ordered by agent id, whatever order the admin lists members in: a-dan,
+    added after a-ann in the list, takes their place after a-cat on the ring."""
     ruleset, world = compiled
     env = engine_for(ruleset, world)
     assert run_leads(env, "A", 1) == ["a-ann"]
     grown = env.fresh(ruleset=with_members(ruleset, ["a-ann", "a-dan", "a-bob", "a-cat"]))
-    assert run_leads(grown, "B", 5) == ["a-dan", "a-bob", "a-cat", "a-ann", "a-dan"]
+    assert run_leads(grown, "B", 5) == ["a-bob", "a-cat", "a-dan", "a-ann", "a-bob"]
 
 
 def test_removing_the_cursor_agent_keeps_the_next_agent_next(

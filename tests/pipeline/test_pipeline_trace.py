@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pipeline_helpers import make_lead
 
@@ -12,7 +13,7 @@ from rulekit.engine import Engine, ManualClock
 from rulekit.storage import MemoryStore
 from rulekit.trace import Trace
 
-FOLDER = "rules/homesconnect"
+FOLDER = Path(__file__).resolve().parents[2] / "rules" / "homesconnect"
 #: Tuesday 2026-12-01 10:00 in New York.
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
@@ -20,7 +21,9 @@ NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 def _engine() -> Engine:
     result = check_paths([FOLDER])
     assert result.ok, result.diagnostics
-    return Engine(result.rulesets[FOLDER], result.worlds[f"{FOLDER}/world.yaml"], MemoryStore(),
+    ruleset = result.rulesets[str(FOLDER)]
+    world = result.worlds[str(FOLDER / "world.yaml")]
+    return Engine(ruleset, world, MemoryStore(),
                   clock=ManualClock(NOW))
 
 
