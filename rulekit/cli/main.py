@@ -16,6 +16,12 @@ COMMANDS = {
     "test": ("rulekit.cli.test", "run scenario files on a virtual clock; check expectations"),
     "simulate": ("rulekit.cli.simulate", "print a scenario's timeline (text or JSON lines)"),
     "route": ("rulekit.cli.route", "route one lead through rule files and explain it"),
+    "explain": ("rulekit.cli.explain", "why a stored lead went where it went (--db URL)"),
+    "leads": ("rulekit.cli.leads", "search and filter the leads of a store (--db URL)"),
+    "report": ("rulekit.cli.report", "response-times or distribution reports (--db URL)"),
+    "day": ("rulekit.cli.day", "route a day of leads through a policy folder and summarise"),
+    "load": ("rulekit.cli.load", "load rule files and a world into a store (--db URL)"),
+    "worker": ("rulekit.cli.worker", "fire due timers and deliver notifications (--db URL)"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
 }
 

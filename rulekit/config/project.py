@@ -75,6 +75,8 @@ def document_kind(doc: Document, sink: DiagnosticSink) -> str | None:
         sink.error("RK009", "not a rulekit file: expected a mapping with a 'policy', 'world' "
                    "or 'scenario' key", doc.location(()))
         return None
+    if "scenario" in data and "policy" not in data:
+        return "scenario"  # a scenario may name its world
     kinds = [kind for key, kind in KINDS.items() if key in data]
     if len(kinds) == 1:
         return kinds[0]

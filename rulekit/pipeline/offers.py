@@ -9,7 +9,7 @@ match it (a second accept on a broadcast, a late timer) is rejected without chan
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rulekit.dsl import Duration
@@ -24,8 +24,9 @@ from rulekit.ruleset import Broadcast, Notify, Offer, OfferSequence, Qualify, Ro
 
 def _local(ctx: Context, t: datetime, calendar: str | None) -> str:
     cal = ctx.ruleset.calendars.get(calendar or "") if calendar else None
-    shown = cal.local(t) if cal else t
-    return f"{shown:%a %Y-%m-%d %H:%M %Z}"
+    if cal is None:
+        return f"{t.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"
+    return f"{cal.local(t):%a %Y-%m-%d %H:%M %Z}"
 
 
 def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,

@@ -263,7 +263,9 @@ def run_scenario(path: Path | str) -> Result:
     except ScenarioError as exc:
         return Result(path, path.name, problems=exc.diagnostics)
     result = Result(path, scenario.name, behaviour=scenario.behaviour)
-    checked = check_paths([scenario.rules])
+    rule_files = sorted(p for p in scenario.rules.glob("*.y*ml")
+                        if p.is_file() and p != scenario.world)
+    checked = check_paths(rule_files)
     errors = [d for d in checked.diagnostics if d.severity == "error"]
     if errors or str(scenario.rules) not in checked.rulesets:
         result.problems = errors or [Diagnostic(
