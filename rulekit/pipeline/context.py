@@ -15,7 +15,7 @@ from rulekit.model import Agent, Contact, Lead, Listing
 from rulekit.pipeline.effects import Effect
 from rulekit.pipeline.facts import Facts, contact_key
 from rulekit.pipeline.state import LeadState
-from rulekit.ruleset import Notify, Policy, RuleSet, Scope, ScopeKind
+from rulekit.ruleset import Notify, Policy, RuleSet, Scope
 from rulekit.trace import Trace
 from rulekit.world import World
 
@@ -68,6 +68,7 @@ class Context:
     effects: list[Effect] = field(default_factory=list)
     _rng: random.Random | None = None
     _key: tuple[str] | None = None
+    _runtime: Snapshot | None = None
     _contact: Contact | None = None
     _contact_loaded: bool = False
 
@@ -126,25 +127,30 @@ class Context:
             raise KeyError(f"unknown calendar {name!r}")
         return found
 
-    def contact_owner(self, scope: str) -> str | None:
-        kinds: dict[str, ScopeKind] = {"global": "global", "channel": "channel",
-                                       "market": "market"}
-        key = scope_key(Scope(kinds[scope]), self) if scope in kinds else f"custom:{scope}"
-        return self.owner(key) if key else None
+    @property
+    def runtime(self) -> Snapshot:
+        """The expression runtime for the lead as it is now (rebuilt if the lead changes, as
+        when an office is picked)."""
+        cached = self._runtime
+        if cached is None or cached.lead is not self.lead:
+            cached = Snapshot(self.ruleset, self.world, self.lead, self.listing, self.contact)
+            self._runtime = cached
+        return cached
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, expression: CompiledExpression, agent: Agent | None = None,
                  load: int | None = None) -> Any:
-        return expression.function(self.lead, self.contact, self.listing, self.now, self,
-                                   agent, load)
+        return expression.function(self.lead, self.contact, self.listing, self.now,
+                                   self.runtime, agent, load)
 
     def evaluate_office(self, expression: CompiledExpression, office: Any, size: int) -> Any:
-        return expression.function(self.lead, self.contact, self.listing, self.now, self,
-                                   None, None, office, size)
+        return expression.function(self.lead, self.contact, self.listing, self.now,
+                                   self.runtime, None, None, office, size)
 
     def arguments(self) -> tuple[Any, ...]:
-        """The expression arguments of this lead now (immutable values: a snapshot)."""
-        return (self.lead, self.contact, self.listing, self.now, self)
+        """The expression arguments of this lead now, made of immutable values (a snapshot a
+        trace may keep)."""
+        return (self.lead, self.contact, self.listing, self.now, self.runtime)
 
     # -- ids, time and randomness ----------------------------------------------------------
     def next_id(self, prefix: str) -> str:
@@ -203,5 +209,41 @@ class Context:
                              "subject": notify.subject})
 
     def agent_name(self, agent_id: str) -> str:
-        agent = self.world.agents.get(agent_id)
-        return f"{agent.name} ({agent_id})" if agent and agent.name else agent_id
+        return agent_name(self.world, agent_id)
+
+
+def agent_name(world: World, agent_id: str) -> str:
+    """'Jordan Lee (a-jordan-lee)', or the id alone for an agent without a name."""
+    agent = world.agents.get(agent_id)
+    return f"{agent.name} ({agent_id})" if agent and agent.name else agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The expression runtime (``rulekit.dsl.Runtime``) of one decision, made of immutable,
+    long-lived values only, so traces can keep it to word their entries later."""
+
+    ruleset: RuleSet
+    world: World
+    lead: Lead
+    listing: Listing | None
+    contact: Contact | None
+
+    def calendar(self, name: str) -> Calendar:
+        found = self.ruleset.calendars.get(name) or self.world.calendars.get(name)
+        if found is None:
+            raise KeyError(f"unknown calendar {name!r}")
+        return found
+
+    def contact_owner(self, scope: str) -> str | None:
+        contact = self.contact
+        if contact is None:
+            return None
+        if scope == "global":
+            return contact.owner or contact.owners.get("global")
+        if scope == "channel":
+            return contact.owners.get(f"channel:{self.lead.channel or self.lead.source}")
+        if scope == "market":
+            mls = self.lead.property.mls or (self.listing.mls if self.listing else None)
+            return contact.owners.get(f"market:{mls}") if mls else None
+        return contact.owners.get(f"custom:{scope}")

@@ -13,17 +13,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rulekit.dsl import Duration
-from rulekit.pipeline.context import Context, where
+from rulekit.pipeline.context import Context, agent_name, where
 from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, ScheduleTimer
 from rulekit.pipeline.pools import PoolResult, resolve_agents
 from rulekit.pipeline.state import WAITING, Pending
 from rulekit.pipeline.steps import DONE, PASS, WAIT, assign
 from rulekit.pipeline.strategies import STRATEGIES
-from rulekit.ruleset import Broadcast, Notify, Offer, OfferSequence, Qualify, RoundRobin, Scope
+from rulekit.ruleset import (
+    Broadcast,
+    Notify,
+    Offer,
+    OfferSequence,
+    Qualify,
+    RoundRobin,
+    RuleSet,
+    Scope,
+)
 
 
-def _local(ctx: Context, t: datetime, calendar: str | None) -> str:
-    cal = ctx.ruleset.calendars.get(calendar or "") if calendar else None
+def _local(ruleset: RuleSet, t: datetime, calendar: str | None) -> str:
+    cal = ruleset.calendars.get(calendar or "") if calendar else None
     if cal is None:
         return f"{t.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"
     return f"{cal.local(t):%a %Y-%m-%d %H:%M %Z}"
@@ -45,9 +54,12 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
         pending=Pending(mode, offer_id, agents, (), deadline, timer),
         offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
     )
+    world, ruleset = ctx.world, ctx.ruleset  # the closure keeps long-lived values only
+
     def text() -> str:
-        who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
-        until = f" until {_local(ctx, deadline, calendar)}" if deadline else " with no deadline"
+        who = agent_name(world, agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
+        until = (f" until {_local(ruleset, deadline, calendar)}" if deadline
+                 else " with no deadline")
         if duration is not None and duration.business:
             until += f" ({duration} of {calendar or 'wall-clock time'})"
         verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
