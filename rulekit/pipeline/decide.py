@@ -280,9 +280,13 @@ def _resume(ctx: Context, event: Event) -> None:
 def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
     if isinstance(event, OfferAccepted):
         ctx.trace.add("event", f"{ctx.agent_name(event.agent)} answered offer "
-                      f"{event.offer_id}.")
+                      f"{event.offer_id}.", data={"offer": event.offer_id,
+                                                  "agent": event.agent, "answer": "accept"})
         return accepted(ctx, step, event.agent, rule.name)
     if isinstance(event, OfferDeclined):
+        ctx.trace.add("event", f"{ctx.agent_name(event.agent)} answered offer "
+                      f"{event.offer_id}.", data={"offer": event.offer_id,
+                                                  "agent": event.agent, "answer": "decline"})
         return declined(ctx, step, event.agent)
     if isinstance(event, QualifierVerdict):
         ctx.trace.add("event", f"Qualifier {ctx.agent_name(event.qualifier)} says: "

@@ -43,7 +43,8 @@ def pick_random(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None
     chosen = pool.eligible[index]
     return Pick(chosen, f"Picked {ctx.agent_name(chosen)} at random "
                 f"(draw {index + 1} of {len(pool.eligible)}, seed {ctx.state.seed})",
-                {"strategy": "random", "draw": index, "of": len(pool.eligible)})
+                {"strategy": "random", "chosen": chosen, "draw": index,
+                 "of": len(pool.eligible)})
 
 
 def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | None) -> Pick:
@@ -62,7 +63,7 @@ def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | Non
     share = weights[pool.eligible.index(chosen)] / total
     return Pick(chosen, f"Picked {ctx.agent_name(chosen)} by weight ({share:.0%} chance; "
                 f"draw {point:.2f} of {total:g}, seed {ctx.state.seed})",
-                {"strategy": "weighted", "draw": point, "total": total,
+                {"strategy": "weighted", "chosen": chosen, "draw": point, "total": total,
                  "weights": dict(zip(pool.eligible, weights, strict=True))})
 
 
@@ -80,7 +81,8 @@ def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] |
             ctx.effects.append(AdvanceRotation(key, candidate, position, last))
             return Pick(candidate, f"Picked {ctx.agent_name(candidate)}, next in the "
                         f"rotation of '{pool.name}' after {last or 'the start'}",
-                        {"strategy": "round_robin", "cursor": last, "rotation": key})
+                        {"strategy": "round_robin", "chosen": candidate, "cursor": last,
+                         "rotation": key})
     raise AssertionError("round robin over an empty pool")
 
 
@@ -91,7 +93,7 @@ def pick_least_recent(ctx: Context, pool: PoolResult, _weights: Sequence[float] 
     when = ctx.facts.last_offered(best)
     return Pick(best, f"Picked {ctx.agent_name(best)}, offered a lead least recently "
                 f"({when.isoformat() if when else 'never'})",
-                {"strategy": "least_recently_offered",
+                {"strategy": "least_recently_offered", "chosen": best,
                  "last_offered": when.isoformat() if when else None})
 
 

@@ -1,0 +1,48 @@
+"""``rulekit explain LEAD_ID --db URL``: why a stored lead went where it went.
+
+Exit codes: 0 explained, 1 unknown lead (or the store cannot be opened), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from rulekit.leadsearch import StoreOpenError, reading_store
+from rulekit.trace import render_history
+
+
+def main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="rulekit explain",
+        description="Print every decision recorded for a lead, in order, in plain English "
+        "(or as JSON): the policy, the rules and their conditions with the field values "
+        "read, pools and exclusions, picks and seeds, offers and deadlines, timers and "
+        "notifications.")
+    p.add_argument("lead", metavar="LEAD_ID", help="the lead's id")
+    p.add_argument("--db", required=True, metavar="URL",
+                   help="the store: sqlite:///path.db, postgresql://…, memory://")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    args = p.parse_args(argv)
+    try:
+        with reading_store(args.db) as store:
+            lead = store.get_lead(args.lead)
+            if lead is None:
+                print(f"rulekit explain: no lead '{args.lead}' in {args.db} (list the leads "
+                      f"with: rulekit leads --db {args.db})", file=sys.stderr)
+                return 1
+            traces = store.traces(args.lead)
+            state = store.get_state(args.lead)
+    except StoreOpenError as exc:
+        print(f"rulekit explain: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps({"lead": lead.model_dump(mode="json"),
+                          "state": state.to_dict() if state is not None else None,
+                          "decisions": [t.to_json() for t in traces]},
+                         indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(render_history(traces))
+    return 0

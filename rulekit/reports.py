@@ -1,0 +1,379 @@
+"""Reports over a store: how fast agents answer, and how leads were shared out.
+
+Both reports read only what any store keeps (leads, offers, assignments, queue items and the
+decision traces), so they work on a store filled by any engine, and from Python::
+
+    from rulekit.reports import distribution, response_times
+    report = response_times(store)
+    report.slowest            # the AgentTimes of the slowest agent, or None
+
+**Response times.** Every offer made to an agent is one *response* of that agent: answered
+(accepted, declined, or accepted too late — after the deadline or after another agent claimed a
+broadcast), unanswered (the offer expired or was withdrawn without a word from them), missed (a
+broadcast another agent claimed first), or open (still waiting).  An answer's time is the wall
+clock time from the offer to the answer.  A lead assigned without an offer (listing agent, site
+owner, round robin) needs no acceptance: it is counted as *direct* and has no time.  Per agent:
+the count, the median, the 90th percentile (nearest rank: the smallest time at least 90 % of the
+answers do not exceed), the worst time, and how many went unanswered.  The slowest agent is the
+one with the highest median (then the highest 90th percentile, then the worst).
+
+**Distribution.** Leads per agent (assignments) and per queue, and, for every pool a strategy
+picked from, what it picked against what the strategy promises: a round robin promises an even
+share (the report gives max − min of the picks per agent); weighted picks (offices by size)
+promise shares in proportion to the weights — the expected count of an option is the sum, over
+the picks, of its weight divided by the total weight of that pick's candidates; random picks
+promise only a fair draw (their counts are listed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rulekit.storage.base import Store, StoredOffer
+from rulekit.trace import Trace
+
+# -- response times ----------------------------------------------------------------------------
+ANSWERED = ("accepted", "declined", "late", "verdict")
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What one agent did with one offer (or a direct assignment)."""
+
+    agent: str
+    lead_id: str
+    offer_id: str | None
+    mode: str  # single | sequence | broadcast | qualify | direct
+    offered_at: datetime
+    outcome: str  # accepted | declined | late | verdict | no answer | missed | open | direct
+    answered_at: datetime | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.answered_at is None or self.outcome not in ANSWERED:
+            return None
+        return max(0.0, (self.answered_at - self.offered_at).total_seconds())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "lead": self.lead_id, "offer": self.offer_id,
+                "mode": self.mode, "offered_at": self.offered_at.isoformat(),
+                "outcome": self.outcome,
+                "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+                "seconds": self.seconds}
+
+
+def percentile(values: Iterable[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: the smallest value that ``fraction`` of the values do not
+    exceed (``None`` for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTimes:
+    """One agent's line of the response-times report (times in seconds)."""
+
+    agent: str
+    offers: int
+    answered: int
+    accepted: int
+    declined: int
+    late: int
+    unanswered: int
+    missed: int
+    open: int
+    direct: int
+    median: float | None
+    p90: float | None
+    worst: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass
+class ResponseTimes:
+    agents: list[AgentTimes]
+    responses: list[Response]
+
+    @property
+    def slowest(self) -> AgentTimes | None:
+        timed = [a for a in self.agents if a.median is not None]
+        if not timed:
+            return None
+        return max(timed, key=lambda a: (a.median or 0, a.p90 or 0, a.worst or 0, a.agent))
+
+    def to_json(self) -> dict[str, Any]:
+        slowest = self.slowest
+        return {"agents": [a.to_json() for a in self.agents],
+                "slowest": slowest.agent if slowest else None,
+                "responses": [r.to_json() for r in self.responses]}
+
+
+_PAREN = re.compile(r"\(([^()\s]+)\)")
+
+
+def _answers(traces: list[Trace], agents: set[str]) -> list[tuple[str, datetime, str]]:
+    """(agent, when, event kind) of each answer to an offer recorded in the traces."""
+    found = []
+    for trace in traces:
+        if trace.event not in ("offer_accepted", "offer_declined"):
+            continue
+        for entry in trace.entries:
+            text = entry.text
+            who = [m for m in _PAREN.findall(text) if m in agents]
+            if not who:
+                who = [a for a in agents if text.startswith(f"{a}:") or text.startswith(f"{a} ")]
+            if who:
+                found.append((who[0], trace.at, trace.event))
+                break
+    return found
+
+
+def _responses_of_lead(store: Store, lead_id: str) -> list[Response]:
+    offers = store.offers(lead_id)
+    assignments = store.assignments(lead_id)
+    if not offers and not assignments:
+        return []
+    agents = {a for o in offers for a in o.agents}
+    pending = _answers(store.traces(lead_id), agents) if offers else []
+    used: set[int] = set()
+
+    def take(agent: str, offer: StoredOffer) -> tuple[datetime, str] | None:
+        for i, (who, at, kind) in enumerate(pending):
+            if i not in used and who == agent and at >= offer.created_at:
+                used.add(i)
+                return at, kind
+        return None
+
+    out: list[Response] = []
+    for offer in offers:
+        mode = offer.mode
+        for agent in offer.agents:
+            if offer.winner == agent and offer.status == "accepted":
+                take(agent, offer)
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    "accepted", offer.closed_at))
+                continue
+            if offer.winner == agent and offer.status.startswith("verdict"):
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    "verdict", offer.closed_at))
+                continue
+            answer = take(agent, offer)
+            if answer is not None:
+                at, kind = answer
+                outcome = "declined" if kind == "offer_declined" else "late"
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    outcome, at))
+            elif offer.status == "open":
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    "open"))
+            elif mode == "broadcast" and offer.winner is not None:
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    "missed"))
+            else:
+                out.append(Response(agent, lead_id, offer.offer_id, mode, offer.created_at,
+                                    "no answer"))
+    for assignment in assignments:
+        if assignment.how not in ("assigned", "attached"):  # accepted, claimed, reassigned
+            continue
+        out.append(Response(assignment.agent, lead_id, None, "direct", assignment.at, "direct",
+                            assignment.at))
+    return out
+
+
+def response_times(store: Store) -> ResponseTimes:
+    """The response-times report of every lead in ``store``."""
+    responses = [r for lead_id in store.lead_ids() for r in _responses_of_lead(store, lead_id)]
+    by_agent: dict[str, list[Response]] = defaultdict(list)
+    for response in responses:
+        by_agent[response.agent].append(response)
+    lines = []
+    for agent in sorted(by_agent):
+        items = by_agent[agent]
+        outcomes = Counter(r.outcome for r in items)
+        times = [s for r in items if (s := r.seconds) is not None]
+        lines.append(AgentTimes(
+            agent=agent,
+            offers=sum(1 for r in items if r.outcome != "direct"),
+            answered=len(times),
+            accepted=outcomes["accepted"] + outcomes["verdict"],
+            declined=outcomes["declined"],
+            late=outcomes["late"],
+            unanswered=outcomes["no answer"],
+            missed=outcomes["missed"],
+            open=outcomes["open"],
+            direct=outcomes["direct"],
+            median=statistics.median(times) if times else None,
+            p90=percentile(times, 0.9),
+            worst=max(times) if times else None,
+        ))
+    return ResponseTimes(lines, responses)
+
+
+def duration_text(seconds: float | None) -> str:
+    """``1h 05m``, ``12m 30s``, ``45s``; ``—`` for no value."""
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+# -- distribution ------------------------------------------------------------------------------
+@dataclass
+class Share:
+    """One option (agent or office) of a strategy's picks."""
+
+    name: str
+    picks: int = 0
+    expected: float | None = None
+    weights: set[float] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        weight = next(iter(self.weights)) if len(self.weights) == 1 else None
+        return {"name": self.name, "picks": self.picks,
+                "expected": None if self.expected is None else round(self.expected, 4),
+                "weight": weight}
+
+
+@dataclass
+class StrategyGroup:
+    """The picks of one strategy from one pool (one rotation, for a round robin)."""
+
+    strategy: str  # round_robin | weighted | random | least_recently_offered | …
+    pool: str
+    rotation: str | None = None
+    picks: int = 0
+    leads: set[str] = field(default_factory=set)
+    shares: dict[str, Share] = field(default_factory=dict)
+
+    @property
+    def spread(self) -> int:
+        """max − min picks per option (0: perfectly even)."""
+        counts = [s.picks for s in self.shares.values()]
+        return max(counts) - min(counts) if counts else 0
+
+    @property
+    def promise(self) -> str:
+        return {"round_robin": "an even share (max − min ≤ 1)",
+                "weighted": "shares in proportion to the weights",
+                "random": "a fair random draw among the eligible",
+                "least_recently_offered": "the agent offered a lead least recently"}.get(
+                    self.strategy, "—")
+
+    def share(self, name: str) -> Share:
+        if name not in self.shares:
+            self.shares[name] = Share(name, expected=0.0 if self.strategy == "weighted"
+                                      else None)
+        return self.shares[name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "pool": self.pool, "rotation": self.rotation,
+                "picks": self.picks, "leads": len(self.leads), "promise": self.promise,
+                "spread": self.spread,
+                "shares": [s.to_json() for s in sorted(self.shares.values(),
+                                                       key=lambda s: (-s.picks, s.name))]}
+
+
+@dataclass
+class Distribution:
+    agents: dict[str, int]
+    queues: dict[str, int]
+    groups: list[StrategyGroup]
+    leads: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"leads": self.leads, "agents": self.agents, "queues": self.queues,
+                "strategies": [g.to_json() for g in self.groups]}
+
+
+def weighted_choice(weights: dict[str, float], draw: float) -> str | None:
+    """The option a weighted pick chose, from its recorded weights and draw (the same walk
+    as the strategy: the first option whose running total exceeds the draw)."""
+    running = 0.0
+    last = None
+    for name, weight in weights.items():
+        running += float(weight)
+        last = name
+        if draw < running:
+            return name
+    return last
+
+
+def _chosen(entries: list[Any], index: int) -> str | None:
+    """The agent a (non-weighted) pick chose: the next offer's or assignment's agent."""
+    for entry in entries[index + 1:]:
+        data = entry.data
+        if not data:
+            continue
+        if entry.kind == "offer" and data.get("agents"):
+            return str(data["agents"][0])
+        if entry.kind == "effect" and "agent" in data and "how" in data:
+            return str(data["agent"])
+        if entry.kind == "pick":
+            return None
+    return None
+
+
+def distribution(store: Store) -> Distribution:
+    """The distribution report of every lead in ``store``."""
+    agents: Counter[str] = Counter(a.agent for a in store.assignments())
+    queues: dict[str, set[str]] = defaultdict(set)
+    for item in store.queue_items():
+        queues[item.queue].add(item.lead_id)
+    groups: dict[tuple[str, str, str | None], StrategyGroup] = {}
+    leads = 0
+    for lead_id in store.lead_ids():
+        leads += 1
+        for trace in store.traces(lead_id):
+            entries = list(trace.entries)
+            pool = "?"
+            for i, entry in enumerate(entries):
+                data = entry.data or {}
+                if entry.kind == "pool" and "pool" in data:
+                    pool = str(data["pool"])
+                if entry.kind != "pick" or "strategy" not in data:
+                    continue
+                strategy = str(data["strategy"])
+                rotation = data.get("rotation") if strategy == "round_robin" else None
+                key = (strategy, pool, rotation)
+                group = groups.setdefault(key, StrategyGroup(strategy, pool, rotation))
+                if strategy == "weighted" and isinstance(data.get("weights"), dict):
+                    weights = {str(k): float(v) for k, v in data["weights"].items()}
+                    total = sum(weights.values())
+                    chosen = weighted_choice(weights, float(data.get("draw", 0.0)))
+                    for name, weight in weights.items():
+                        share = group.share(name)
+                        share.weights.add(weight)
+                        if total > 0:
+                            share.expected = (share.expected or 0.0) + weight / total
+                else:
+                    chosen = _chosen(entries, i)
+                if chosen is None:
+                    continue
+                group.picks += 1
+                group.leads.add(lead_id)
+                group.share(chosen).picks += 1
+    ordered = sorted(groups.values(), key=lambda g: (g.strategy, g.pool, g.rotation or ""))
+    return Distribution(dict(sorted(agents.items(), key=lambda kv: (-kv[1], kv[0]))),
+                        {q: len(ids) for q, ids in sorted(queues.items())}, ordered, leads)
+
+
+__all__ = ["AgentTimes", "Distribution", "Response", "ResponseTimes", "Share", "StrategyGroup",
+           "distribution", "duration_text", "percentile", "response_times", "weighted_choice"]
