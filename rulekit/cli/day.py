@@ -38,16 +38,10 @@ from rulekit.engine import Engine, ManualClock
 from rulekit.model import Lead
 from rulekit.pipeline import Decision
 from rulekit.pipeline.effects import (
-    AssignLead,
-    CloseOffer,
-    DropLead,
-    EnqueueLead,
     MakeOffer,
-    RejectAction,
-    ReportConflict,
 )
 from rulekit.ruleset import RuleSet
-from rulekit.scenario.runner import TimelineItem
+from rulekit.scenario.runner import TimelineItem, timeline_items
 from rulekit.storage.base import Store
 from rulekit.storage.url import open_store, sqlite_path
 from rulekit.world import World
@@ -265,37 +259,6 @@ class DayRun:
     rejected: int = 0
 
 
-def _items(decision: Decision, lead_id: str, zone: tzinfo) -> Iterator[TimelineItem]:
-    at = decision.trace.at
-    for effect in decision.effects:
-        if isinstance(effect, MakeOffer):
-            kind = {"broadcast": "broadcast", "qualify": "qualify"}.get(effect.mode, "offer")
-            agent = effect.agents[0] if len(effect.agents) == 1 else None
-            until = (f" until {effect.deadline.astimezone(zone):%a %H:%M %Z}"
-                     if effect.deadline else "")
-            yield TimelineItem(at, kind, lead_id, agent, effect.offer_id, effect.rule,
-                               f"{kind} to {agent or f'{len(effect.agents)} agents'}{until}")
-        elif isinstance(effect, AssignLead):
-            yield TimelineItem(at, "assigned", lead_id, effect.agent, None, effect.rule,
-                               f"{effect.how} to {effect.agent}")
-        elif isinstance(effect, CloseOffer):
-            yield TimelineItem(at, f"offer_{effect.status.split(':')[0]}", lead_id,
-                               effect.winner, effect.offer_id, None,
-                               f"offer {effect.status}"
-                               + (f" by {effect.winner}" if effect.winner else ""))
-        elif isinstance(effect, EnqueueLead):
-            yield TimelineItem(at, "queued", lead_id, None, None, effect.rule,
-                               f"queue {effect.queue}: {effect.reason or ''}".rstrip(": "))
-        elif isinstance(effect, DropLead):
-            yield TimelineItem(at, "dropped", lead_id, None, None, effect.rule, effect.reason)
-        elif isinstance(effect, ReportConflict):
-            yield TimelineItem(at, "conflict", lead_id, effect.entered_by, None, None,
-                               f"contact owned by {effect.owner}, entered by "
-                               f"{effect.entered_by}")
-        elif isinstance(effect, RejectAction):
-            yield TimelineItem(at, "rejected", lead_id, effect.agent, None, None, effect.reason)
-
-
 def run_day(engine: Engine, clock: ManualClock, gen: DayGenerator, leads: list[Lead]) -> DayRun:
     """Play the day: leads arrive, timers fire at their due instants, agents answer."""
     run = DayRun()
@@ -308,7 +271,7 @@ def run_day(engine: Engine, clock: ManualClock, gen: DayGenerator, leads: list[L
         heapq.heappush(queue, (at, serial, kind, payload))
 
     def record(decision: Decision, lead_id: str) -> None:
-        for item in _items(decision, lead_id, gen.zone):
+        for item in timeline_items(decision, lead_id, zone=gen.zone, notifications=False):
             run.timeline.append(item)
             if item.type == "rejected":
                 run.rejected += 1

@@ -7,7 +7,7 @@ import dataclasses
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +65,18 @@ class Result:
         return not self.problems and all(c.ok for c in self.checks)
 
 
-def _timeline(decision: Decision, lead_id: str) -> Iterator[TimelineItem]:
+def timeline_items(decision: Decision, lead_id: str, *, zone: tzinfo = UTC,
+                   notifications: bool = True) -> Iterator[TimelineItem]:
+    """What a decision did, as timeline lines (deadlines shown in ``zone``)."""
     at = decision.trace.at
     for effect in decision.effects:
         if isinstance(effect, MakeOffer):
-            kind = "broadcast" if effect.mode == "broadcast" else (
-                "qualify" if effect.mode == "qualify" else "offer")
+            kind = {"broadcast": "broadcast", "qualify": "qualify"}.get(effect.mode, "offer")
             agent = effect.agents[0] if len(effect.agents) == 1 else None
-            until = f" until {effect.deadline.isoformat()}" if effect.deadline else ""
-            who = agent or f"{len(effect.agents)} agents"
+            until = (f" until {effect.deadline.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
+                     if effect.deadline else "")
             yield TimelineItem(at, kind, lead_id, agent, effect.offer_id, effect.rule,
-                               f"{kind} to {who}{until}")
+                               f"{kind} to {agent or f'{len(effect.agents)} agents'}{until}")
         elif isinstance(effect, AssignLead):
             yield TimelineItem(at, "assigned", lead_id, effect.agent, None, effect.rule,
                                f"{effect.how} to {effect.agent}")
@@ -89,7 +90,7 @@ def _timeline(decision: Decision, lead_id: str) -> Iterator[TimelineItem]:
                                f"queue {effect.queue}: {effect.reason or ''}".rstrip(": "))
         elif isinstance(effect, DropLead):
             yield TimelineItem(at, "dropped", lead_id, None, None, effect.rule, effect.reason)
-        elif isinstance(effect, SendNotification):
+        elif isinstance(effect, SendNotification) and notifications:
             subject = f" “{effect.subject}”" if effect.subject else ""
             yield TimelineItem(at, "notification", lead_id, None, None, None,
                                f"{effect.template}{subject} to {', '.join(effect.to)}")
@@ -122,7 +123,7 @@ class Runner:
         self.revision = 0
 
     def record(self, decision: Decision, lead_id: str) -> None:
-        self.timeline.extend(_timeline(decision, lead_id))
+        self.timeline.extend(timeline_items(decision, lead_id))
 
     def advance(self, until: datetime) -> None:
         for decision in self.engine.tick(until):
