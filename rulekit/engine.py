@@ -6,7 +6,10 @@ committed first (:class:`~rulekit.storage.StaleState`), it decides again on fres
 
 Rule sets by version: a lead is routed to the end by the rule set it started with, so loading
 new rule files never changes a decision half-way through (``add_ruleset`` keeps older versions
-for leads in flight).
+for leads in flight).  A lead whose version this engine has not seen (another worker loaded
+newer rules, or this one restarted) is routed by the version ``ruleset_loader`` returns — a
+worker compiles it from the texts kept in the store (:mod:`rulekit.storage.catalog`).  Only
+when no loader is given, or it knows no such version, does the current rule set stand in.
 """
 
 from __future__ import annotations
@@ -92,8 +95,10 @@ class Engine:
     """Routes leads with a rule set and a world, keeping state in a store."""
 
     def __init__(self, ruleset: RuleSet, world: World, store: Store, *,
-                 clock: Clock | None = None, notifier: Notifier | None = None) -> None:
+                 clock: Clock | None = None, notifier: Notifier | None = None,
+                 ruleset_loader: Callable[[str], RuleSet | None] | None = None) -> None:
         self.world = world
+        self.ruleset_loader = ruleset_loader
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.notifier: Notifier = notifier or LogNotifier()
@@ -109,6 +114,15 @@ class Engine:
         self.rulesets[ruleset.version] = ruleset
         self.ruleset = ruleset
 
+    def ruleset_for(self, version: str) -> RuleSet:
+        """The rule set of ``version``: known, else from ``ruleset_loader``, else the current."""
+        known = self.rulesets.get(version)
+        if known is None and self.ruleset_loader is not None:
+            known = self.ruleset_loader(version)
+            if known is not None:
+                self.rulesets[version] = known
+        return known or self.ruleset
+
     # -- the event loop for one lead -------------------------------------------------------
     def _handle(self, lead_id: str, event: Event, now: datetime | None = None) -> Decision:
         lead = self.store.get_lead(lead_id)
@@ -117,8 +131,7 @@ class Engine:
         for _ in range(MAX_RETRIES):
             at = now or self.clock.now()
             state = self.store.get_state(lead_id)
-            ruleset = self.rulesets.get(state.ruleset_version, self.ruleset) if state \
-                else self.ruleset
+            ruleset = self.ruleset_for(state.ruleset_version) if state else self.ruleset
             decision = decide(ruleset, self.world, self.store.facts(), state, lead, event, at)
             try:
                 self.store.commit(lead_id, state.serial if state else None, decision.state,

@@ -20,11 +20,16 @@ the one contract test suite (``tests/storage/``).  The contract:
   again.  Firing is idempotent: the decision ignores a timer its lead no longer waits for, and a
   committed decision deletes the timers it fired or cancelled.
 * **The outbox keeps every notification** until ``mark_sent``.
+
+Stores that workers share also implement :class:`Catalog` (an extension: the engine does not
+need it): the texts of rule sets by version and of worlds by content hash, which versions are
+*active*, and an audit history of who changed what.  Stored texts are never changed or
+deleted, so a lead in flight can always be finished under the rule set it started with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -141,3 +146,65 @@ class Store(Protocol):
 
     def lead_ids(self) -> Iterator[str]:
         """Every stored lead id, in arrival order."""
+
+
+# -- the catalog (an extension of Store) ------------------------------------------------------
+RULESET, WORLD = "ruleset", "world"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRuleset:
+    """A rule set's files as loaded: relative path → text."""
+
+    version: str
+    root: str
+    files: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWorld:
+    version: str
+    path: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class Catalog(Protocol):
+    """Rule sets and worlds kept in the store, the active versions, and the audit history.
+
+    * ``put_ruleset`` / ``put_world`` store texts under a version once (``False`` if that
+      version was already stored: versions are content hashes, so the texts are the same).
+    * ``activate`` sets the active version of each kind given (``"ruleset"``, ``"world"``) and
+      appends one audit entry, in one transaction.
+    """
+
+    def put_ruleset(self, version: str, files: Mapping[str, str], root: str, by: str,
+                    now: datetime) -> bool:
+        """Store a rule set's file texts under ``version``."""
+
+    def ruleset_files(self, version: str) -> StoredRuleset | None:
+        """The stored files of a rule set version."""
+
+    def put_world(self, version: str, path: str, text: str, by: str, now: datetime) -> bool:
+        """Store a world file's text under ``version``."""
+
+    def world_text(self, version: str) -> StoredWorld | None:
+        """The stored text of a world version."""
+
+    def activate(self, versions: Mapping[str, str], by: str, action: str,
+                 detail: Mapping[str, Any], now: datetime) -> None:
+        """Make versions active and record it (``action``, ``detail``) in the audit history."""
+
+    def active_versions(self) -> dict[str, str]:
+        """The active version of each kind (``{"ruleset": …, "world": …}``)."""
+
+    def audit(self) -> list[AuditEntry]:
+        """The audit history, oldest first."""

@@ -7,7 +7,7 @@ process (not across processes: use SQLite or PostgreSQL for that).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +29,14 @@ from rulekit.pipeline.facts import StaticFacts
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
     Assignment,
+    AuditEntry,
     DueTimer,
     OutboxMessage,
     QueueItem,
     StaleState,
     StoredOffer,
+    StoredRuleset,
+    StoredWorld,
 )
 from rulekit.trace import Trace
 
@@ -62,6 +65,10 @@ class MemoryStore:
         self._outbox: list[OutboxMessage] = []
         self._conflicts: list[ReportConflict] = []
         self._facts = StaticFacts()
+        self._rulesets: dict[str, StoredRuleset] = {}
+        self._worlds: dict[str, StoredWorld] = {}
+        self._active: dict[str, str] = {}
+        self._audit: list[AuditEntry] = []
 
     # -- seeding ---------------------------------------------------------------------------
     def add_contacts(self, contacts: Sequence[Contact]) -> None:
@@ -228,6 +235,40 @@ class MemoryStore:
 
     def contact(self, key: str) -> Contact | None:
         return self._facts.contact(key)
+
+    # -- the catalog -----------------------------------------------------------------------
+    def put_ruleset(self, version: str, files: Mapping[str, str], root: str, by: str,
+                    now: datetime) -> bool:
+        with self._lock:
+            if version in self._rulesets:
+                return False
+            self._rulesets[version] = StoredRuleset(version, root, dict(sorted(files.items())))
+            return True
+
+    def ruleset_files(self, version: str) -> StoredRuleset | None:
+        return self._rulesets.get(version)
+
+    def put_world(self, version: str, path: str, text: str, by: str, now: datetime) -> bool:
+        with self._lock:
+            if version in self._worlds:
+                return False
+            self._worlds[version] = StoredWorld(version, path, text)
+            return True
+
+    def world_text(self, version: str) -> StoredWorld | None:
+        return self._worlds.get(version)
+
+    def activate(self, versions: Mapping[str, str], by: str, action: str,
+                 detail: Mapping[str, Any], now: datetime) -> None:
+        with self._lock:
+            self._active.update(versions)
+            self._audit.append(AuditEntry(len(self._audit) + 1, now, by, action, dict(detail)))
+
+    def active_versions(self) -> dict[str, str]:
+        return dict(self._active)
+
+    def audit(self) -> list[AuditEntry]:
+        return list(self._audit)
 
     def snapshot(self) -> dict[str, Any]:
         """Counts, for tests and reports."""

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,20 +38,23 @@ from rulekit.pipeline.effects import (
     SendNotification,
     SetOwner,
 )
-from rulekit.pipeline.state import LeadState
+from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
     Assignment,
+    AuditEntry,
     DueTimer,
     OutboxMessage,
     QueueItem,
     StaleState,
     StoredOffer,
+    StoredRuleset,
+    StoredWorld,
 )
 from rulekit.storage.memory import contact_key_of
 from rulekit.trace import Trace
 
 #: The schema version this rulekit writes and reads.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 GLOBAL = "global"
 
@@ -182,8 +185,45 @@ CREATE TABLE conflicts (
 );
 """
 
+# Version 3: the catalog — rule set and world texts by version, which versions are active,
+# and the audit history of changes.
+_V3 = """
+CREATE TABLE rulesets (
+    version    TEXT PRIMARY KEY,
+    root       TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE ruleset_files (
+    version TEXT NOT NULL REFERENCES rulesets (version),
+    path    TEXT NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (version, path)
+);
+CREATE TABLE worlds (
+    version    TEXT PRIMARY KEY,
+    path       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE active_versions (
+    kind         TEXT PRIMARY KEY,
+    version      TEXT NOT NULL,
+    activated_at {instant} NOT NULL,
+    activated_by TEXT NOT NULL
+);
+CREATE TABLE audit (
+    seq    {auto_id},
+    at     {instant} NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail {json} NOT NULL
+)
+"""
+
 #: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -227,6 +267,23 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(LeadState))
+_PENDING_FIELDS = tuple(f.name for f in fields(Pending))
+
+
+def state_json(state: LeadState) -> str:
+    """``LeadState.to_dict()`` as JSON, without its deep copy (every field is an immutable
+    value; tuples become JSON arrays)."""
+    data = {name: getattr(state, name) for name in _STATE_FIELDS}
+    pending = state.pending
+    if pending is not None:
+        plain = {name: getattr(pending, name) for name in _PENDING_FIELDS}
+        if pending.deadline is not None:
+            plain["deadline"] = pending.deadline.isoformat()
+        data["pending"] = plain
+    return _dumps(data)
+
+
 def contact_json(contact: Contact) -> str:
     """A contact's own fields; its owners live in ``contact_owners``."""
     return contact.model_dump_json(exclude={"owner", "owners"})
@@ -255,6 +312,17 @@ class Tx(ABC):
     @abstractmethod
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query."""
+
+    #: Whether statements are sent in a pipeline (their results arrive at :meth:`sync`).
+    pipelined = False
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], int]:
+        """Execute a statement; its changed-row count, to read after :meth:`sync`."""
+        changed = self.run(sql, params)
+        return lambda: changed
+
+    def sync(self) -> None:  # noqa: B027  (a no-op unless pipelined)
+        """Wait for the results of the statements sent so far."""
 
 
 class SqlFacts:
@@ -360,8 +428,12 @@ class SqlStore(ABC):
                                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (key, scope, agent))
 
     # -- leads -------------------------------------------------------------------------------
+    def autocommitted(self) -> AbstractContextManager[Tx]:
+        """For one statement that is a transaction by itself (one round trip, no BEGIN)."""
+        return self.writing()
+
     def add_lead(self, lead: Lead, ruleset_version: str) -> bool:
-        with self.writing() as tx:
+        with self.autocommitted() as tx:
             return tx.run(
                 "INSERT INTO leads (id, ruleset_version, lead)"
                 f" VALUES (?, ?, {self.dialect.json_param}) ON CONFLICT (id) DO NOTHING",
@@ -400,96 +472,125 @@ class SqlStore(ABC):
         return None if row is None else str(row[0])
 
     # -- one decision, in one transaction ----------------------------------------------------
+    def committing(self) -> AbstractContextManager[Tx]:
+        """The transaction of :meth:`commit` (adapters may pipeline its statements)."""
+        return self.writing()
+
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
                effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
         j = self.dialect.json_param
         at = instant(now)
-        with self.writing() as tx:
-            state_json = _dumps(state.to_dict())
+        state_text = state_json(state)
+        trace_text = _dumps(trace.to_json())
+        with self.committing() as tx:
+            checks: list[tuple[Callable[[], int], str]] = []
             if expected_serial is None:  # the first decision: the row must not exist yet
-                changed = tx.run(
+                changed = tx.later(
                     f"INSERT INTO lead_states (lead_id, serial, state) VALUES (?, ?, {j})"
-                    " ON CONFLICT (lead_id) DO NOTHING", (lead_id, state.serial, state_json))
+                    " ON CONFLICT (lead_id) DO NOTHING", (lead_id, state.serial, state_text))
             else:
-                changed = tx.run(
+                changed = tx.later(
                     f"UPDATE lead_states SET serial = ?, state = {j}"
                     " WHERE lead_id = ? AND serial = ?",
-                    (state.serial, state_json, lead_id, expected_serial))
-            if changed != 1:
-                raise StaleState(f"lead {lead_id} changed since it was read")
+                    (state.serial, state_text, lead_id, expected_serial))
+            self._expect(tx, checks, changed, f"lead {lead_id} changed since it was read")
             loads: dict[str, int] = {}
             offered: set[str] = set()
             for effect in effects:
-                self._apply(tx, lead_id, effect, at, loads, offered)
+                self._apply(tx, checks, lead_id, effect, at, loads, offered)
             # agents last, in one order, so concurrent decisions never deadlock on them
-            for agent in sorted(loads.keys() | offered):
-                tx.run("INSERT INTO agents (agent, load, last_offered) VALUES (?, ?, ?)"
-                       " ON CONFLICT (agent) DO UPDATE SET"
-                       " load = agents.load + excluded.load,"
-                       " last_offered = COALESCE(excluded.last_offered, agents.last_offered)",
-                       (agent, loads.get(agent, 0), at if agent in offered else None))
-            tx.run(f"INSERT INTO traces (lead_id, trace) VALUES (?, {j})",
-                   (lead_id, _dumps(trace.to_json())))
+            agents = sorted(loads.keys() | offered)
+            if agents:
+                values: list[Any] = []
+                for agent in agents:
+                    values += (agent, loads.get(agent, 0), at if agent in offered else None)
+                tx.later("INSERT INTO agents (agent, load, last_offered) VALUES "
+                         + ", ".join(["(?, ?, ?)"] * len(agents))
+                         + " ON CONFLICT (agent) DO UPDATE SET"
+                         " load = agents.load + excluded.load,"
+                         " last_offered = COALESCE(excluded.last_offered, agents.last_offered)",
+                         values)
+            tx.later(f"INSERT INTO traces (lead_id, trace) VALUES (?, {j})",
+                     (lead_id, trace_text))
+            if tx.pipelined:
+                tx.sync()
+                for count, problem in checks:
+                    if count() != 1:
+                        raise StaleState(problem)
 
-    def _apply(self, tx: Tx, lead_id: str, effect: Effect, at: datetime,
-               loads: dict[str, int], offered: set[str]) -> None:
+    @staticmethod
+    def _expect(tx: Tx, checks: list[tuple[Callable[[], int], str]],
+                count: Callable[[], int], problem: str) -> None:
+        """One row must have changed, else :class:`StaleState` (at once, or at the sync)."""
+        if tx.pipelined:
+            checks.append((count, problem))
+        elif count() != 1:
+            raise StaleState(problem)
+
+    def _apply(self, tx: Tx, checks: list[tuple[Callable[[], int], str]], lead_id: str,
+               effect: Effect, at: datetime, loads: dict[str, int], offered: set[str]) -> None:
         j = self.dialect.json_param
         if isinstance(effect, AssignLead):
-            tx.run("INSERT INTO assignments (lead_id, agent, how, at, rule)"
-                   " VALUES (?, ?, ?, ?, ?)", (lead_id, effect.agent, effect.how, at, effect.rule))
+            tx.later("INSERT INTO assignments (lead_id, agent, how, at, rule)"
+                     " VALUES (?, ?, ?, ?, ?)",
+                     (lead_id, effect.agent, effect.how, at, effect.rule))
             loads[effect.agent] = loads.get(effect.agent, 0) + 1
         elif isinstance(effect, SetOwner):
             kind, _, value = effect.contact_key.partition(":")
             blank = Contact(id=effect.contact_key, email=value if kind == "email" else None,
                             phone=value if kind == "phone" else None)
-            tx.run(f"INSERT INTO contacts (key, contact) VALUES (?, {j})"
-                   " ON CONFLICT (key) DO NOTHING", (effect.contact_key, contact_json(blank)))
+            tx.later(f"INSERT INTO contacts (key, contact) VALUES (?, {j})"
+                     " ON CONFLICT (key) DO NOTHING", (effect.contact_key, contact_json(blank)))
             # the first owner stays
-            tx.run("INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)"
-                   " ON CONFLICT (contact_key, scope) DO NOTHING",
-                   (effect.contact_key, effect.scope_key, effect.agent))
+            tx.later("INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)"
+                     " ON CONFLICT (contact_key, scope) DO NOTHING",
+                     (effect.contact_key, effect.scope_key, effect.agent))
         elif isinstance(effect, MakeOffer):
-            tx.run("INSERT INTO offers (id, lead_id, agents, mode, status, created_at,"
-                   f" deadline, rule) VALUES (?, ?, {j}, ?, 'open', ?, ?, ?)",
-                   (effect.offer_id, lead_id, _dumps(list(effect.agents)), effect.mode, at,
-                    instant(effect.deadline) if effect.deadline else None, effect.rule))
+            # an offer id already stored means a racing decision of the same lead won
+            made = tx.later("INSERT INTO offers (id, lead_id, agents, mode, status, created_at,"
+                            f" deadline, rule) VALUES (?, ?, {j}, ?, 'open', ?, ?, ?)"
+                            " ON CONFLICT (id) DO NOTHING",
+                            (effect.offer_id, lead_id, _dumps(list(effect.agents)), effect.mode,
+                             at, instant(effect.deadline) if effect.deadline else None,
+                             effect.rule))
+            self._expect(tx, checks, made, f"offer {effect.offer_id} exists already")
             offered.update(effect.agents)
         elif isinstance(effect, CloseOffer):
-            closed = tx.run("UPDATE offers SET status = ?, winner = ?, closed_at = ?"
-                            " WHERE id = ? AND status = 'open'",
-                            (effect.status, effect.winner, at, effect.offer_id))
-            if closed != 1:
-                raise StaleState(f"offer {effect.offer_id} is not open")
+            closed = tx.later("UPDATE offers SET status = ?, winner = ?, closed_at = ?"
+                              " WHERE id = ? AND status = 'open'",
+                              (effect.status, effect.winner, at, effect.offer_id))
+            self._expect(tx, checks, closed, f"offer {effect.offer_id} is not open")
         elif isinstance(effect, ScheduleTimer):
-            tx.run("INSERT INTO timers (id, lead_id, due, purpose) VALUES (?, ?, ?, ?)"
-                   " ON CONFLICT (id) DO UPDATE SET lead_id = excluded.lead_id,"
-                   " due = excluded.due, purpose = excluded.purpose",
-                   (effect.timer_id, lead_id, instant(effect.due), effect.purpose))
+            tx.later("INSERT INTO timers (id, lead_id, due, purpose) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (id) DO UPDATE SET lead_id = excluded.lead_id,"
+                     " due = excluded.due, purpose = excluded.purpose",
+                     (effect.timer_id, lead_id, instant(effect.due), effect.purpose))
         elif isinstance(effect, CancelTimer):
-            tx.run("DELETE FROM timers WHERE id = ?", (effect.timer_id,))
+            tx.later("DELETE FROM timers WHERE id = ?", (effect.timer_id,))
         elif isinstance(effect, EnqueueLead):
-            tx.run("INSERT INTO queue_items (lead_id, queue, reason, at) VALUES (?, ?, ?, ?)",
-                   (lead_id, effect.queue, effect.reason, at))
+            tx.later("INSERT INTO queue_items (lead_id, queue, reason, at) VALUES (?, ?, ?, ?)",
+                     (lead_id, effect.queue, effect.reason, at))
         elif isinstance(effect, SendNotification):
-            tx.run("INSERT INTO outbox (lead_id, template, recipients, cc, subject, variables,"
-                   f" created_at) VALUES (?, ?, {j}, {j}, ?, {j}, ?)",
-                   (lead_id, effect.template, _dumps(list(effect.to)), _dumps(list(effect.cc)),
-                    effect.subject, _dumps(dict(effect.variables)), at))
+            tx.later("INSERT INTO outbox (lead_id, template, recipients, cc, subject, variables,"
+                     f" created_at) VALUES (?, ?, {j}, {j}, ?, {j}, ?)",
+                     (lead_id, effect.template, _dumps(list(effect.to)), _dumps(list(effect.cc)),
+                      effect.subject, _dumps(dict(effect.variables)), at))
         elif isinstance(effect, AdvanceRotation):
-            moved = tx.run("UPDATE rotations SET last_agent = ?, last_index = ?"
-                           " WHERE pool_key = ? AND last_agent IS NOT DISTINCT FROM ?",
-                           (effect.agent, effect.index, effect.pool_key, effect.previous))
-            if not moved and effect.previous is None:  # a pool's first turn
-                moved = tx.run("INSERT INTO rotations (pool_key, last_agent, last_index)"
-                               " VALUES (?, ?, ?) ON CONFLICT (pool_key) DO NOTHING",
-                               (effect.pool_key, effect.agent, effect.index))
-            if not moved:
-                raise StaleState(f"rotation of {effect.pool_key} moved")
+            # one statement: a pool's first turn inserts the cursor; later turns move it only
+            # if it is still where the decision read it (rows are never deleted, so a cursor
+            # read as missing is missing or was inserted since — then 0 rows change)
+            moved = tx.later("INSERT INTO rotations (pool_key, last_agent, last_index)"
+                             " VALUES (?, ?, ?) ON CONFLICT (pool_key) DO UPDATE SET"
+                             " last_agent = excluded.last_agent,"
+                             " last_index = excluded.last_index"
+                             " WHERE rotations.last_agent IS NOT DISTINCT FROM ?",
+                             (effect.pool_key, effect.agent, effect.index, effect.previous))
+            self._expect(tx, checks, moved, f"rotation of {effect.pool_key} moved")
         elif isinstance(effect, ReportConflict):
-            tx.run("INSERT INTO conflicts (lead_id, contact_key, owner, entered_by, scope_key)"
-                   " VALUES (?, ?, ?, ?, ?)",
-                   (lead_id, effect.contact_key, effect.owner, effect.entered_by,
-                    effect.scope_key))
+            tx.later("INSERT INTO conflicts (lead_id, contact_key, owner, entered_by, scope_key)"
+                     " VALUES (?, ?, ?, ?, ?)",
+                     (lead_id, effect.contact_key, effect.owner, effect.entered_by,
+                      effect.scope_key))
         # DropLead and RejectAction change nothing stored: the state and trace say it all
 
     def fired(self, timer_id: str) -> None:
@@ -573,6 +674,64 @@ class SqlStore(ABC):
                           " ORDER BY seq")
         return [ReportConflict(r[0], r[1], r[2], r[3]) for r in rows]
 
+    # -- the catalog: rule sets and worlds by version, the active ones, the audit history --------
+    def put_ruleset(self, version: str, files: Mapping[str, str], root: str, by: str,
+                    now: datetime) -> bool:
+        at = instant(now)
+        with self.writing() as tx:
+            if not tx.run("INSERT INTO rulesets (version, root, created_at, created_by)"
+                          " VALUES (?, ?, ?, ?) ON CONFLICT (version) DO NOTHING",
+                          (version, root, at, by)):
+                return False
+            for path, text in sorted(files.items()):
+                tx.run("INSERT INTO ruleset_files (version, path, text) VALUES (?, ?, ?)",
+                       (version, path, text))
+            return True
+
+    def ruleset_files(self, version: str) -> StoredRuleset | None:
+        with self.reading() as tx:
+            head = tx.one("SELECT root FROM rulesets WHERE version = ?", (version,))
+            if head is None:
+                return None
+            rows = tx.all("SELECT path, text FROM ruleset_files WHERE version = ?"
+                          " ORDER BY path", (version,))
+        return StoredRuleset(version, str(head[0]), {str(p): str(t) for p, t in rows})
+
+    def put_world(self, version: str, path: str, text: str, by: str, now: datetime) -> bool:
+        with self.writing() as tx:
+            return tx.run("INSERT INTO worlds (version, path, text, created_at, created_by)"
+                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING",
+                          (version, path, text, instant(now), by)) == 1
+
+    def world_text(self, version: str) -> StoredWorld | None:
+        with self.reading() as tx:
+            row = tx.one("SELECT path, text FROM worlds WHERE version = ?", (version,))
+        return None if row is None else StoredWorld(version, str(row[0]), str(row[1]))
+
+    def activate(self, versions: Mapping[str, str], by: str, action: str,
+                 detail: Mapping[str, Any], now: datetime) -> None:
+        at = instant(now)
+        with self.writing() as tx:
+            for kind, version in sorted(versions.items()):
+                tx.run("INSERT INTO active_versions (kind, version, activated_at, activated_by)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT (kind) DO UPDATE SET"
+                       " version = excluded.version, activated_at = excluded.activated_at,"
+                       " activated_by = excluded.activated_by", (kind, version, at, by))
+            tx.run("INSERT INTO audit (at, actor, action, detail)"
+                   f" VALUES (?, ?, ?, {self.dialect.json_param})",
+                   (at, by, action, _dumps(dict(detail))))
+
+    def active_versions(self) -> dict[str, str]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT kind, version FROM active_versions")
+        return {str(kind): str(version) for kind, version in rows}
+
+    def audit(self) -> list[AuditEntry]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT seq, at, actor, action, detail FROM audit ORDER BY seq")
+        return [AuditEntry(int(r[0]), read_instant(r[1]), r[2], r[3], json.loads(r[4]))
+                for r in rows]
+
     def snapshot(self) -> dict[str, Any]:
         """Counts, for tests and reports."""
         counts: dict[str, Any] = {}
@@ -587,3 +746,83 @@ class SqlStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- copying a store (SQLite → PostgreSQL, or back) ---------------------------------------------
+#: Every table but ``meta``, parents first, with its columns and its generated id (if any).
+TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("rulesets", ("version", "root", "created_at", "created_by"), None),
+    ("ruleset_files", ("version", "path", "text"), None),
+    ("worlds", ("version", "path", "text", "created_at", "created_by"), None),
+    ("active_versions", ("kind", "version", "activated_at", "activated_by"), None),
+    ("audit", ("seq", "at", "actor", "action", "detail"), "seq"),
+    ("leads", ("seq", "id", "ruleset_version", "lead"), "seq"),
+    ("lead_states", ("lead_id", "serial", "state"), None),
+    ("traces", ("seq", "lead_id", "trace"), "seq"),
+    ("offers", ("seq", "id", "lead_id", "agents", "mode", "status", "created_at", "deadline",
+                "winner", "closed_at", "rule"), "seq"),
+    ("assignments", ("seq", "lead_id", "agent", "how", "at", "rule"), "seq"),
+    ("queue_items", ("seq", "lead_id", "queue", "reason", "at"), "seq"),
+    ("outbox", ("id", "lead_id", "template", "recipients", "cc", "subject", "variables",
+                "created_at", "sent_at"), "id"),
+    ("contacts", ("key", "contact"), None),
+    ("contact_owners", ("contact_key", "scope", "agent"), None),
+    ("rotations", ("pool_key", "last_agent", "last_index"), None),
+    ("agents", ("agent", "load", "last_offered"), None),
+    ("timers", ("id", "lead_id", "due", "purpose", "leased_by", "leased_until"), None),
+    ("conflicts", ("seq", "lead_id", "contact_key", "owner", "entered_by", "scope_key"), "seq"),
+)
+JSON_COLUMNS = frozenset({"lead", "state", "trace", "agents", "recipients", "cc", "variables",
+                          "contact", "detail"})
+INSTANT_COLUMNS = frozenset({"created_at", "activated_at", "at", "deadline", "closed_at",
+                             "sent_at", "last_offered", "due", "leased_until"})
+
+
+def copy_tables(src: SqlStore, dst: SqlStore) -> dict[str, int]:
+    """Copy every row of ``src`` into the empty store ``dst``, keeping generated ids (so the
+    order of traces, offers and notifications is kept); the rows copied per table.
+
+    Both stores must be at the same schema version; stop the workers first."""
+    if src.schema_version() != dst.schema_version():
+        raise ValueError("the two stores have different schema versions: open both with "
+                         "this rulekit first")
+    with dst.reading() as tx:
+        for table, _, _ in TABLES:
+            if tx.one(f"SELECT 1 FROM {table} LIMIT 1") is not None:
+                raise ValueError(f"the destination is not empty (table {table} has rows)")
+    copied: dict[str, int] = {}
+    with dst.writing() as out:
+        for table, columns, generated in TABLES:
+            with src.reading() as tx:
+                rows = tx.all(f"SELECT {', '.join(columns)} FROM {table}"
+                              f" ORDER BY {generated or columns[0]}")
+            marks = ", ".join(
+                dst.dialect.json_param if c in JSON_COLUMNS else "?" for c in columns)
+            override = (" OVERRIDING SYSTEM VALUE"
+                        if generated and dst.dialect is POSTGRES else "")
+            sql = f"INSERT INTO {table} ({', '.join(columns)}){override} VALUES ({marks})"
+            for row in rows:
+                out.run(sql, [read_instant(v) if c in INSTANT_COLUMNS and v is not None
+                              else v for c, v in zip(columns, row, strict=True)])
+            if generated and rows and dst.dialect is POSTGRES:
+                out.one(f"SELECT setval(pg_get_serial_sequence('{table}', '{generated}'),"
+                        f" (SELECT MAX({generated}) FROM {table}))")
+            copied[table] = len(rows)
+    return copied
+
+
+def copy_store(src_url: str, dst_url: str) -> dict[str, int]:
+    """Copy the SQL store at ``src_url`` into the new, empty one at ``dst_url`` (creating its
+    schema), e.g. SQLite → PostgreSQL; the rows copied per table.  See :func:`copy_tables`."""
+    from rulekit.storage.url import open_store
+
+    src, dst = open_store(src_url), open_store(dst_url)
+    try:
+        if not isinstance(src, SqlStore) or not isinstance(dst, SqlStore):
+            raise ValueError("copy_store copies between SQL stores (sqlite://, postgresql://)")
+        return copy_tables(src, dst)
+    finally:
+        for store in (src, dst):
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,9 @@ class SQLiteStore(SqlStore):
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def autocommitted(self) -> AbstractContextManager[Tx]:
+        return self.reading()  # the connection autocommits each statement
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:

@@ -1,0 +1,68 @@
+"""``rulekit worker --db URL``: fire due timers and deliver notifications, until stopped.
+
+SIGTERM or SIGINT finishes the current batch and exits 0.  ``--once`` runs one iteration
+(for tests and cron) and exits 1 if the store has no active rule set and world.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from rulekit.engine import LogNotifier
+from rulekit.storage.url import open_store
+from rulekit.worker import NothingLoaded, Worker, default_name
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rulekit worker",
+        description="Fire due timers (offer deadlines, holds) with the real clock and deliver "
+        "notifications; follow rule and world updates loaded with 'rulekit load'.")
+    p.add_argument("--db", required=True, metavar="URL", help="the store URL")
+    p.add_argument("--poll", type=_positive, default=5.0, metavar="SECONDS",
+                   help="longest sleep between iterations (default 5)")
+    p.add_argument("--lease", type=_positive, default=60.0, metavar="SECONDS",
+                   help="how long claimed timers stay this worker's (default 60)")
+    p.add_argument("--name", default=None, help="this worker's name (default host:pid)")
+    p.add_argument("--batch", type=int, default=100, metavar="N",
+                   help="timers claimed at a time (default 100)")
+    p.add_argument("--once", action="store_true", help="run one iteration and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    name = args.name or default_name()
+    store = open_store(args.db)
+    notifier = LogNotifier(lambda line: logging.getLogger("rulekit.notify").info(
+        "%s: %s", name, line))
+    worker = Worker(store, name=name, poll=args.poll, lease=args.lease, limit=args.batch,
+                    notifier=notifier)
+    try:
+        if args.once:
+            try:
+                result = worker.run_once()
+            except NothingLoaded as exc:
+                print(f"rulekit worker: {exc}", file=sys.stderr)
+                return 1
+            print(f"fired {result.fired} timers, delivered {result.delivered} notifications")
+            return 0
+        worker.run()
+        return 0
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
