@@ -14,6 +14,8 @@ when no loader is given, or it knows no such version, does the current rule set 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +44,15 @@ from rulekit.world import World
 MAX_RETRIES = 20
 #: Bound on claim rounds in one tick (each round fires up to ``limit`` timers).
 MAX_TIMER_ROUNDS = 10_000
+
+
+_jitter = random.Random()
+
+
+def _backoff(attempt: int) -> None:
+    """After repeated conflicts, wait a little (with jitter) so racing workers spread out."""
+    if attempt >= 1:
+        time.sleep(_jitter.uniform(0, min(0.05, 0.0005 * 2 ** attempt)))
 
 
 class Clock(Protocol):
@@ -128,7 +139,7 @@ class Engine:
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise UnknownLead(lead_id)
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
             at = now or self.clock.now()
             state = self.store.get_state(lead_id)
             ruleset = self.ruleset_for(state.ruleset_version) if state else self.ruleset
@@ -137,6 +148,7 @@ class Engine:
                 self.store.commit(lead_id, state.serial if state else None, decision.state,
                                   decision.effects, decision.trace, at)
             except StaleState:
+                _backoff(attempt)
                 continue
             return decision
         raise StaleState(f"lead {lead_id}: gave up after {MAX_RETRIES} conflicting updates")
@@ -152,17 +164,25 @@ class Engine:
 
     def receive(self, lead: Lead, now: datetime | None = None) -> Decision | None:
         """Like :meth:`submit`, returning the decision — or ``None`` when the lead id was
-        already received (a replayed webhook), whose first decision stands."""
-        self.store.add_lead(lead, self.ruleset.version)
-        if self.store.get_state(lead.id) is not None:
-            return None
-        stored = self.store.get_lead(lead.id) or lead
-        try:
-            return self._handle(lead.id, LeadReceived(stored), now)
-        except StaleState:
-            if self.store.get_state(lead.id) is None:
-                raise
-            return None
+        already received (a replayed webhook), whose first decision stands.
+
+        The lead is stored in the same transaction as its first decision: one write per
+        lead, and no lead without a decision."""
+        event = LeadReceived(lead)
+        for attempt in range(MAX_RETRIES):
+            if self.store.get_state(lead.id) is not None:
+                return None
+            at = now or self.clock.now()
+            decision = decide(self.ruleset, self.world, self.store.facts(), None, lead, event,
+                              at)
+            try:
+                self.store.commit(lead.id, None, decision.state, decision.effects,
+                                  decision.trace, at, lead=lead)
+            except StaleState:  # another submitter's decision, or a moved cursor: look again
+                _backoff(attempt)
+                continue
+            return decision
+        raise StaleState(f"lead {lead.id}: gave up after {MAX_RETRIES} conflicting updates")
 
     def _offer_lead(self, offer_id: str) -> str:
         lead_id = self.store.offer_lead(offer_id)

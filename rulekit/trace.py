@@ -44,6 +44,17 @@ class TraceEntry:
         return self.data_() if callable(self.data_) else self.data_
 
 
+def json_default(value: Any) -> Any:
+    """What the JSON encoder calls for values it cannot write itself (``default=``)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -72,6 +83,21 @@ class Trace:
     def add(self, kind: str, text: Text, where: SourceLocation | str | None = None,
             data: Data = None) -> None:
         self.entries.append(TraceEntry(kind, text, where, data))
+
+    def dumps(self) -> str:
+        """The JSON text of :meth:`to_json`, letting the encoder convert values as it meets
+        them (no separate walk over the entries' data: this is what stores write)."""
+        raw = {
+            "lead": self.lead_id,
+            "event": self.event,
+            "at": self.at.isoformat(),
+            "ruleset_version": self.ruleset_version,
+            "seed": self.seed,
+            "entries": [{"kind": e.kind, "text": e.text, "where": e.where,
+                         "data": e.data or None} for e in self.entries],
+        }
+        return json.dumps(raw, default=json_default, ensure_ascii=False,
+                          separators=(",", ":"))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -110,8 +110,13 @@ class Store(Protocol):
         """The lead's routing state, ``None`` before its first decision."""
 
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
-               effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
-        """Apply one decision atomically (see the contract); raise :class:`StaleState`."""
+               effects: Sequence[Effect], trace: Trace, now: datetime,
+               lead: Lead | None = None) -> None:
+        """Apply one decision atomically (see the contract); raise :class:`StaleState`.
+
+        With ``lead`` (a lead's first decision, ``expected_serial`` ``None``) the lead is
+        stored in the same transaction, with ``state.ruleset_version``, unless its id is
+        already stored: the first decision of a lead id wins, the lead row comes with it."""
 
     def facts(self) -> Facts:
         """A read view of contacts and owners, rotation cursors, agent loads, offer times."""

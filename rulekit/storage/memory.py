@@ -106,13 +106,17 @@ class MemoryStore:
 
     # -- one decision, atomically ----------------------------------------------------------
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
-               effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
+               effects: Sequence[Effect], trace: Trace, now: datetime,
+               lead: Lead | None = None) -> None:
         with self._lock:
             current = self._states.get(lead_id)
             current_serial = current.serial if current else None
             if current_serial != expected_serial:
                 raise StaleState(f"lead {lead_id} changed since it was read")
             self._check(effects)
+            if lead is not None and lead.id not in self._leads:
+                self._leads[lead.id] = lead
+                self._versions[lead.id] = state.ruleset_version
             for effect in effects:
                 self._apply(lead_id, effect, now)
             self._states[lead_id] = state

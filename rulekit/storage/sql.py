@@ -51,7 +51,7 @@ from rulekit.storage.base import (
     StoredWorld,
 )
 from rulekit.storage.memory import contact_key_of
-from rulekit.trace import Trace
+from rulekit.trace import Trace, json_default
 
 #: The schema version this rulekit writes and reads.
 SCHEMA_VERSION = 3
@@ -252,19 +252,10 @@ def read_optional_instant(value: Any) -> datetime | None:
     return None if value is None else read_instant(value)
 
 
-def _plain(value: Any) -> Any:
-    """JSON for what ``json`` does not know (notification variables may hold any value)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return str(value)
-
-
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"))
+    """JSON text; values ``json`` does not know (notification variables may hold any value)
+    are converted as traces convert them."""
+    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 _STATE_FIELDS = tuple(f.name for f in fields(LeadState))
@@ -477,13 +468,18 @@ class SqlStore(ABC):
         return self.writing()
 
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
-               effects: Sequence[Effect], trace: Trace, now: datetime) -> None:
+               effects: Sequence[Effect], trace: Trace, now: datetime,
+               lead: Lead | None = None) -> None:
         j = self.dialect.json_param
         at = instant(now)
         state_text = state_json(state)
-        trace_text = _dumps(trace.to_json())
+        trace_text = trace.dumps()
         with self.committing() as tx:
             checks: list[tuple[Callable[[], int], str]] = []
+            if lead is not None:  # stored with its first decision (no-op if already there)
+                tx.later("INSERT INTO leads (id, ruleset_version, lead)"
+                         f" VALUES (?, ?, {j}) ON CONFLICT (id) DO NOTHING",
+                         (lead.id, state.ruleset_version, lead.model_dump_json()))
             if expected_serial is None:  # the first decision: the row must not exist yet
                 changed = tx.later(
                     f"INSERT INTO lead_states (lead_id, serial, state) VALUES (?, ?, {j})"
