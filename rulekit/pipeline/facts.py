@@ -13,14 +13,17 @@ from typing import Protocol
 from rulekit.model import Contact, Lead
 
 
-def contact_key(lead: Lead) -> str | None:
-    """The identity of the consumer behind a lead: email (lower-case), else phone digits."""
-    email = lead.contact.email
+def identity_key(email: str | None, phone: str | None) -> str | None:
+    """A consumer's identity: ``email:<lower-case email>``, else ``phone:<digits>``."""
     if email:
         return "email:" + email.strip().lower()
-    phone = lead.contact.phone
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     return f"phone:{digits}" if digits else None
+
+
+def contact_key(lead: Lead) -> str | None:
+    """The identity of the consumer behind a lead."""
+    return identity_key(lead.contact.email, lead.contact.phone)
 
 
 class Facts(Protocol):

@@ -13,6 +13,7 @@ from typing import Any
 
 from rulekit.engine import Engine
 from rulekit.errors import SourceLocation
+from rulekit.pipeline.facts import identity_key
 from rulekit.scenario.spec import Scenario, parse_when
 
 #: How many trace lines a failure shows.
@@ -144,7 +145,8 @@ def _notification(engine: Engine, lead_id: str | None,
 
 
 def _owner(engine: Engine, want: dict[str, Any]) -> tuple[bool, str, str]:
-    contact = engine.store.facts().contact("email:" + want["email"].strip().lower())
+    key = identity_key(want["email"], None)
+    contact = engine.store.facts().contact(key) if key else None
     scope = want["scope"]
     got = None
     if contact is not None:

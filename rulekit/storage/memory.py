@@ -25,7 +25,7 @@ from rulekit.pipeline.effects import (
     SendNotification,
     SetOwner,
 )
-from rulekit.pipeline.facts import StaticFacts
+from rulekit.pipeline.facts import StaticFacts, identity_key
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
     Assignment,
@@ -42,10 +42,8 @@ from rulekit.trace import Trace
 
 
 def contact_key_of(contact: Contact) -> str | None:
-    if contact.email:
-        return "email:" + contact.email.strip().lower()
-    digits = "".join(ch for ch in contact.phone or "" if ch.isdigit())
-    return f"phone:{digits}" if digits else None
+    """The identity key of a stored contact (the same as its leads')."""
+    return identity_key(contact.email, contact.phone)
 
 
 class MemoryStore:
