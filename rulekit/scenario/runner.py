@@ -219,6 +219,7 @@ class Runner:
 
     def _edit_policy(self, body: dict[str, Any], at: datetime) -> None:
         ruleset = self.engine.ruleset
+        ruleset.policy(body["name"])  # KeyError for an unknown policy
         policies = tuple(dataclasses.replace(p, enabled=body["enabled"])
                          if p.name == body["name"] else p for p in ruleset.policies)
         self._new_ruleset(dataclasses.replace(ruleset, policies=policies))
@@ -239,6 +240,10 @@ class Runner:
                                         calendars=world.calendars)
         self.timeline.append(TimelineItem(at, "admin", agent=agent.id,
                                           text=f"agent {agent.id} {changes}"))
+
+
+def _what(kind: str) -> str:
+    return {"pool": "pool", "agent": "agent", "policy": "policy"}.get(kind, "lead or agent")
 
 
 def _load_world(scenario: Scenario, sink: DiagnosticSink) -> World | None:
@@ -282,7 +287,13 @@ def run_scenario(path: Path | str) -> Result:
         runner = Runner(scenario, checked.rulesets[str(scenario.rules)], world, store)
         try:
             for event in scenario.events:
-                runner.play(event)
+                try:
+                    runner.play(event)
+                except KeyError as exc:  # an unknown lead, pool, agent or policy
+                    name = exc.args[0] if exc.args else "?"
+                    raise ScenarioError([Diagnostic(
+                        "RK105", f"{event.kind} event: unknown {_what(event.kind)} '{name}'",
+                        event.location)]) from None
             if scenario.end is not None:
                 runner.advance(scenario.end)
         except ScenarioError as exc:

@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from rulekit.config.load import Document, load_file
 from rulekit.config.schema import validate_document
 from rulekit.errors import Diagnostic, LoadError, SourceLocation
+from rulekit.model import Lead
 
 OFFSET = re.compile(r"^\+\s*((?:\d+\s*[dhms]\s*)+)$")
 UNIT = re.compile(r"(\d+)\s*([dhms])")
@@ -94,6 +97,25 @@ def _is_rule_file(path: Path) -> bool:
     return bool(re.search(r"^policy:", head, re.MULTILINE))
 
 
+def _payload_problems(doc: Document, index: int, kind: str, body: Any,
+                      at: datetime) -> list[Diagnostic]:
+    """A lead payload's problems, each positioned at the offending field."""
+    base: tuple[str | int, ...] = ("events", index, kind)
+    payload = dict(body) if kind == "lead" else {**body.get("template", {}), "id": "lead"}
+    if kind == "leads":
+        base = (*base, "template")
+    payload.setdefault("received_at", at.isoformat())
+    try:
+        Lead.model_validate(payload)
+    except ValidationError as exc:
+        return [Diagnostic("RK105", f"lead {'.'.join(str(p) for p in err['loc'])}: "
+                           f"{err['msg'][:1].lower()}{err['msg'][1:]}",
+                           doc.location((*base, *err["loc"])),
+                           field_path=".".join(str(p) for p in err["loc"]))
+                for err in exc.errors()]
+    return []
+
+
 def load_scenario(path: Path) -> Scenario:
     """Load and check a scenario file; raise :class:`ScenarioError` with every problem."""
     try:
@@ -144,6 +166,8 @@ def load_scenario(path: Path) -> Scenario:
                 continue
             current = current + span
             body = current
+        if kind in ("lead", "leads"):
+            bad.extend(_payload_problems(doc, index, kind, body, current))
         events.append(Event(current, kind, body, doc.location(("events", index, kind),
                                                                 key=True)))
     end = None

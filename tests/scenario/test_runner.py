@@ -106,3 +106,38 @@ def test_pytest_plugin_collects_scenarios(leadstreet: Path) -> None:
                          cwd=leadstreet)
     assert bad.returncode == 1
     assert "expected assigned by accepted, but assigned by assigned" in bad.stdout
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ('{at: "+1m", reassign: {lead: NOPE, agent: a-jordan-lee}}',
+         "unknown lead or agent 'NOPE'"),
+        ('{at: "+1m", pool: {name: no-such-pool, add: [a-jordan-lee]}}', "unknown pool"),
+        ('{at: "+1m", agent: {id: a-nobody, paused: true}}', "unknown agent 'a-nobody'"),
+        ('{at: "+1m", policy: {name: nope, enabled: false}}', "unknown policy 'nope'"),
+    ],
+)
+def test_events_naming_unknown_things_are_positioned_problems(
+        leadstreet: Path, event: str, message: str) -> None:
+    scenario = leadstreet / "scenarios" / "bad.scenario.yaml"
+    scenario.write_text(
+        "rulekit: 1\nscenario: bad\nrules: ..\nstart: '2026-12-01T10:00:00-05:00'\n"
+        "events:\n  - lead: {id: L1, source: remax.com}\n  - " + event + "\n"
+        "expect:\n  - {lead: L1, status: assigned}\n")
+    result = run_scenario(scenario)
+    assert not result.ok
+    (problem,) = result.problems
+    assert message in problem.message
+    assert problem.location is not None and problem.location.line == 7
+
+
+def test_invalid_lead_payload_is_positioned(leadstreet: Path) -> None:
+    scenario = leadstreet / "scenarios" / "bad.scenario.yaml"
+    scenario.write_text(
+        "rulekit: 1\nscenario: bad\nrules: ..\nstart: '2026-12-01T10:00:00-05:00'\n"
+        "events:\n  - lead: {id: B1, source: remax.com, activity: sometimes}\n"
+        "expect:\n  - {lead: B1, status: assigned}\n")
+    code, out = run("test", str(scenario))
+    assert code == 1
+    assert "bad.scenario.yaml:6:49: error[RK105]: lead activity: input should be" in out
