@@ -25,7 +25,7 @@ from rulekit.model import Contact, Lead
 from rulekit.pipeline.facts import contact_key
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import Store
-from rulekit.storage.url import open_store, sqlite_path
+from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +222,6 @@ def parse_instant(text: str, tz: tzinfo) -> datetime:
 
 
 # -- opening a store to read -------------------------------------------------------------------
-class StoreOpenError(Exception):
-    """The store URL names nothing that can be read (a missing file, a bad URL, no server)."""
-
-
 @contextmanager
 def reading_store(url: str) -> Iterator[Store]:
     """The store a URL names, closed afterwards.  Unlike :func:`open_store` it never creates a
@@ -239,10 +235,7 @@ def reading_store(url: str) -> Iterator[Store]:
             raise StoreOpenError(
                 f"no database at {path} (from {url}); sqlite:///relative/path.db is relative to "
                 "the current folder, sqlite:////absolute/path.db is absolute")
-    try:
-        store = open_store(url)
-    except Exception as exc:  # bad URL, server down, not a database: all say the same
-        raise StoreOpenError(f"cannot open {url}: {exc}") from exc
+    store = open_store_or_explain(url)
     try:
         yield store
     finally:

@@ -18,7 +18,7 @@ from rulekit.cli.validate import read_line
 from rulekit.errors import Severity
 from rulekit.storage.base import RULESET, WORLD
 from rulekit.storage.catalog import load_files
-from rulekit.storage.url import open_store
+from rulekit.storage.url import StoreOpenError, open_store_or_explain
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +47,11 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.rules is None and args.world is None:
         parser().error("give --rules DIR, --world FILE, or both")
-    store = open_store(args.db)
+    try:
+        store = open_store_or_explain(args.db)
+    except StoreOpenError as exc:
+        print(f"rulekit load: {exc}", file=sys.stderr)
+        return 1
     try:
         if args.rules is not None and args.world is None \
                 and WORLD not in getattr(store, "active_versions", dict)():

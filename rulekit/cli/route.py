@@ -38,7 +38,12 @@ def main(argv: Sequence[str]) -> int:
         print("rulekit route: --rules must be a folder of rule files and --world a world file",
               file=sys.stderr)
         return 2
-    raw = sys.stdin.read() if args.lead == "-" else Path(args.lead).read_text(encoding="utf-8")
+    try:
+        raw = (sys.stdin.read() if args.lead == "-"
+               else Path(args.lead).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"rulekit route: cannot read {args.lead}: {exc}", file=sys.stderr)
+        return 1
     try:
         lead = Lead.model_validate_json(raw)
     except ValidationError as exc:

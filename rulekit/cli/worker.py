@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from rulekit.engine import LogNotifier
-from rulekit.storage.url import open_store
+from rulekit.storage.url import StoreOpenError, open_store_or_explain
 from rulekit.worker import NothingLoaded, Worker, default_name
 
 
@@ -46,7 +46,11 @@ def main(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     name = args.name or default_name()
-    store = open_store(args.db)
+    try:
+        store = open_store_or_explain(args.db)
+    except StoreOpenError as exc:
+        print(f"rulekit worker: {exc}", file=sys.stderr)
+        return 1
     notifier = LogNotifier(lambda line: logging.getLogger("rulekit.notify").info(
         "%s: %s", name, line))
     worker = Worker(store, name=name, poll=args.poll, lease=args.lease, limit=args.batch,

@@ -40,6 +40,19 @@ def _plugins() -> dict[str, Callable[[], Any]]:
     return {ep.name: ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+class StoreOpenError(Exception):
+    """The store URL names nothing that can be opened (a bad URL, no server, not a database)."""
+
+
+def open_store_or_explain(url: str) -> Store:
+    """:func:`open_store`, with every way of failing turned into one :class:`StoreOpenError`
+    whose message says what was tried (for commands to print)."""
+    try:
+        return open_store(url)
+    except Exception as exc:  # bad URL, server down, unreadable file: all say the same
+        raise StoreOpenError(f"cannot open {url}: {exc}") from exc
+
+
 def open_store(url: str) -> Store:
     """The store a URL names (see the module docstring)."""
     scheme, sep, _ = url.partition("://")
