@@ -8,9 +8,9 @@ columns (TEXT / JSONB), of instants (TEXT in UTC ISO-8601 / TIMESTAMPTZ) and of 
 The contract of :mod:`rulekit.storage.base` is enforced by the database itself: unique keys,
 conditional updates whose row count is checked, and one transaction per decision.
 
-Schema versions live in the ``meta`` table (``schema_version``).  Opening a store creates the
-schema if the database is empty, applies the missing :data:`MIGRATIONS` steps in order to an
-older one, and refuses a newer one with :class:`SchemaTooNew`.
+Opening a store creates the schema (:mod:`rulekit.storage.sql_schema`) if the database is
+empty, applies the missing migration steps in order to an older one, and refuses a newer one
+with :class:`SchemaTooNew`.  Copying between stores is in :mod:`rulekit.storage.transfer`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,187 +51,31 @@ from rulekit.storage.base import (
     StoredWorld,
 )
 from rulekit.storage.memory import contact_key_of
+from rulekit.storage.sql_schema import (
+    GLOBAL,
+    MIGRATIONS,
+    POSTGRES,
+    SCHEMA_VERSION,
+    SQLITE,
+    Dialect,
+    SchemaTooNew,
+    migration_statements,
+)
 from rulekit.trace import Trace, json_default
 
-#: The schema version this rulekit writes and reads.
-SCHEMA_VERSION = 3
-
-GLOBAL = "global"
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was written by a newer rulekit than this one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    name: str
-    json: str  # type of JSON columns
-    instant: str  # type of timestamp columns
-    auto_id: str  # a generated integer primary key
-    json_param: str  # a JSON parameter, as it appears in SQL
-    lock_due: str  # row locking clause for claiming timers
-
-
-SQLITE = Dialect("sqlite", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "?", "")
-POSTGRES = Dialect("postgresql", "JSONB", "TIMESTAMPTZ",
-                   "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "CAST(? AS JSONB)",
-                   "FOR UPDATE SKIP LOCKED")
-
-# -- schema -------------------------------------------------------------------------------------
-# Each step takes the schema from version N-1 to N.  Never edit a released step: add one.
-
-_V1 = """
-CREATE TABLE leads (
-    seq             {auto_id},
-    id              TEXT NOT NULL UNIQUE,
-    ruleset_version TEXT NOT NULL,
-    lead            {json} NOT NULL
-);
-CREATE TABLE lead_states (
-    lead_id TEXT PRIMARY KEY REFERENCES leads (id),
-    serial  INTEGER NOT NULL,
-    state   {json} NOT NULL
-);
-CREATE TABLE traces (
-    seq     {auto_id},
-    lead_id TEXT NOT NULL REFERENCES leads (id),
-    trace   {json} NOT NULL
-);
-CREATE INDEX traces_by_lead ON traces (lead_id, seq);
-CREATE TABLE offers (
-    seq        {auto_id},
-    id         TEXT NOT NULL UNIQUE,
-    lead_id    TEXT NOT NULL REFERENCES leads (id),
-    agents     {json} NOT NULL,
-    mode       TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    created_at {instant} NOT NULL,
-    deadline   {instant},
-    winner     TEXT,
-    closed_at  {instant},
-    rule       TEXT NOT NULL
-);
-CREATE INDEX offers_by_lead ON offers (lead_id, seq);
-CREATE TABLE assignments (
-    seq     {auto_id},
-    lead_id TEXT NOT NULL REFERENCES leads (id),
-    agent   TEXT NOT NULL,
-    how     TEXT NOT NULL,
-    at      {instant} NOT NULL,
-    rule    TEXT NOT NULL
-);
-CREATE INDEX assignments_by_lead ON assignments (lead_id, seq);
-CREATE TABLE queue_items (
-    seq     {auto_id},
-    lead_id TEXT NOT NULL REFERENCES leads (id),
-    queue   TEXT NOT NULL,
-    reason  TEXT,
-    at      {instant} NOT NULL
-);
-CREATE INDEX queue_items_by_queue ON queue_items (queue, seq);
-CREATE TABLE outbox (
-    id         {auto_id},
-    lead_id    TEXT NOT NULL REFERENCES leads (id),
-    template   TEXT NOT NULL,
-    recipients {json} NOT NULL,
-    cc         {json} NOT NULL,
-    subject    TEXT,
-    variables  {json} NOT NULL,
-    created_at {instant} NOT NULL,
-    sent_at    {instant}
-);
-CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
-CREATE TABLE contacts (
-    key     TEXT PRIMARY KEY,
-    contact {json} NOT NULL
-);
-CREATE TABLE contact_owners (
-    contact_key TEXT NOT NULL REFERENCES contacts (key),
-    scope       TEXT NOT NULL,
-    agent       TEXT NOT NULL,
-    PRIMARY KEY (contact_key, scope)
-);
-CREATE TABLE rotations (
-    pool_key   TEXT PRIMARY KEY,
-    last_agent TEXT,
-    last_index INTEGER NOT NULL
-);
-CREATE TABLE agents (
-    agent        TEXT PRIMARY KEY,
-    load         INTEGER NOT NULL DEFAULT 0,
-    last_offered {instant}
-);
-CREATE TABLE timers (
-    id      TEXT PRIMARY KEY,
-    lead_id TEXT NOT NULL REFERENCES leads (id),
-    due     {instant} NOT NULL,
-    purpose TEXT NOT NULL
-);
-CREATE INDEX timers_by_due ON timers (due);
-"""
-
-# Version 2: timer leases (several workers share the timers) and the conflict report.
-_V2 = """
-ALTER TABLE timers ADD COLUMN leased_by TEXT;
-ALTER TABLE timers ADD COLUMN leased_until {instant};
-CREATE TABLE conflicts (
-    seq         {auto_id},
-    lead_id     TEXT NOT NULL REFERENCES leads (id),
-    contact_key TEXT NOT NULL,
-    owner       TEXT NOT NULL,
-    entered_by  TEXT NOT NULL,
-    scope_key   TEXT NOT NULL
-);
-"""
-
-# Version 3: the catalog — rule set and world texts by version, which versions are active,
-# and the audit history of changes.
-_V3 = """
-CREATE TABLE rulesets (
-    version    TEXT PRIMARY KEY,
-    root       TEXT NOT NULL,
-    created_at {instant} NOT NULL,
-    created_by TEXT NOT NULL
-);
-CREATE TABLE ruleset_files (
-    version TEXT NOT NULL REFERENCES rulesets (version),
-    path    TEXT NOT NULL,
-    text    TEXT NOT NULL,
-    PRIMARY KEY (version, path)
-);
-CREATE TABLE worlds (
-    version    TEXT PRIMARY KEY,
-    path       TEXT NOT NULL,
-    text       TEXT NOT NULL,
-    created_at {instant} NOT NULL,
-    created_by TEXT NOT NULL
-);
-CREATE TABLE active_versions (
-    kind         TEXT PRIMARY KEY,
-    version      TEXT NOT NULL,
-    activated_at {instant} NOT NULL,
-    activated_by TEXT NOT NULL
-);
-CREATE TABLE audit (
-    seq    {auto_id},
-    at     {instant} NOT NULL,
-    actor  TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail {json} NOT NULL
-)
-"""
-
-#: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
-assert len(MIGRATIONS) == SCHEMA_VERSION
-
-
-def migration_statements(dialect: Dialect, version: int) -> list[str]:
-    """The DDL statements that bring the schema to ``version`` from the one before."""
-    text = MIGRATIONS[version - 1].format(json=dialect.json, instant=dialect.instant,
-                                          auto_id=dialect.auto_id)
-    return [part.strip() for part in text.split(";") if part.strip()]
+__all__ = [
+    "GLOBAL",
+    "MIGRATIONS",
+    "POSTGRES",
+    "SCHEMA_VERSION",
+    "SQLITE",
+    "Dialect",
+    "SchemaTooNew",
+    "SqlFacts",
+    "SqlStore",
+    "Tx",
+    "migration_statements",
+]
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -742,83 +586,3 @@ class SqlStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# -- copying a store (SQLite → PostgreSQL, or back) ---------------------------------------------
-#: Every table but ``meta``, parents first, with its columns and its generated id (if any).
-TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
-    ("rulesets", ("version", "root", "created_at", "created_by"), None),
-    ("ruleset_files", ("version", "path", "text"), None),
-    ("worlds", ("version", "path", "text", "created_at", "created_by"), None),
-    ("active_versions", ("kind", "version", "activated_at", "activated_by"), None),
-    ("audit", ("seq", "at", "actor", "action", "detail"), "seq"),
-    ("leads", ("seq", "id", "ruleset_version", "lead"), "seq"),
-    ("lead_states", ("lead_id", "serial", "state"), None),
-    ("traces", ("seq", "lead_id", "trace"), "seq"),
-    ("offers", ("seq", "id", "lead_id", "agents", "mode", "status", "created_at", "deadline",
-                "winner", "closed_at", "rule"), "seq"),
-    ("assignments", ("seq", "lead_id", "agent", "how", "at", "rule"), "seq"),
-    ("queue_items", ("seq", "lead_id", "queue", "reason", "at"), "seq"),
-    ("outbox", ("id", "lead_id", "template", "recipients", "cc", "subject", "variables",
-                "created_at", "sent_at"), "id"),
-    ("contacts", ("key", "contact"), None),
-    ("contact_owners", ("contact_key", "scope", "agent"), None),
-    ("rotations", ("pool_key", "last_agent", "last_index"), None),
-    ("agents", ("agent", "load", "last_offered"), None),
-    ("timers", ("id", "lead_id", "due", "purpose", "leased_by", "leased_until"), None),
-    ("conflicts", ("seq", "lead_id", "contact_key", "owner", "entered_by", "scope_key"), "seq"),
-)
-JSON_COLUMNS = frozenset({"lead", "state", "trace", "agents", "recipients", "cc", "variables",
-                          "contact", "detail"})
-INSTANT_COLUMNS = frozenset({"created_at", "activated_at", "at", "deadline", "closed_at",
-                             "sent_at", "last_offered", "due", "leased_until"})
-
-
-def copy_tables(src: SqlStore, dst: SqlStore) -> dict[str, int]:
-    """Copy every row of ``src`` into the empty store ``dst``, keeping generated ids (so the
-    order of traces, offers and notifications is kept); the rows copied per table.
-
-    Both stores must be at the same schema version; stop the workers first."""
-    if src.schema_version() != dst.schema_version():
-        raise ValueError("the two stores have different schema versions: open both with "
-                         "this rulekit first")
-    with dst.reading() as tx:
-        for table, _, _ in TABLES:
-            if tx.one(f"SELECT 1 FROM {table} LIMIT 1") is not None:
-                raise ValueError(f"the destination is not empty (table {table} has rows)")
-    copied: dict[str, int] = {}
-    with dst.writing() as out:
-        for table, columns, generated in TABLES:
-            with src.reading() as tx:
-                rows = tx.all(f"SELECT {', '.join(columns)} FROM {table}"
-                              f" ORDER BY {generated or columns[0]}")
-            marks = ", ".join(
-                dst.dialect.json_param if c in JSON_COLUMNS else "?" for c in columns)
-            override = (" OVERRIDING SYSTEM VALUE"
-                        if generated and dst.dialect is POSTGRES else "")
-            sql = f"INSERT INTO {table} ({', '.join(columns)}){override} VALUES ({marks})"
-            for row in rows:
-                out.run(sql, [read_instant(v) if c in INSTANT_COLUMNS and v is not None
-                              else v for c, v in zip(columns, row, strict=True)])
-            if generated and rows and dst.dialect is POSTGRES:
-                out.one(f"SELECT setval(pg_get_serial_sequence('{table}', '{generated}'),"
-                        f" (SELECT MAX({generated}) FROM {table}))")
-            copied[table] = len(rows)
-    return copied
-
-
-def copy_store(src_url: str, dst_url: str) -> dict[str, int]:
-    """Copy the SQL store at ``src_url`` into the new, empty one at ``dst_url`` (creating its
-    schema), e.g. SQLite → PostgreSQL; the rows copied per table.  See :func:`copy_tables`."""
-    from rulekit.storage.url import open_store
-
-    src, dst = open_store(src_url), open_store(dst_url)
-    try:
-        if not isinstance(src, SqlStore) or not isinstance(dst, SqlStore):
-            raise ValueError("copy_store copies between SQL stores (sqlite://, postgresql://)")
-        return copy_tables(src, dst)
-    finally:
-        for store in (src, dst):
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()

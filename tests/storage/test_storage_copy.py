@@ -11,7 +11,7 @@ from test_storage_engine import story
 
 from rulekit.engine import Engine, ManualClock
 from rulekit.storage.catalog import load_files, pause_agent
-from rulekit.storage.sql import copy_store
+from rulekit.storage.transfer import copy_store
 from rulekit.storage.url import open_store
 
 

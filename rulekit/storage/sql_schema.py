@@ -1,0 +1,191 @@
+"""The SQL schema shared by the SQLite and PostgreSQL stores, and its migrations.
+
+The DDL is written once, with three dialect words (:class:`Dialect`): the type of JSON columns
+(TEXT / JSONB), of instants (TEXT in UTC ISO-8601 / TIMESTAMPTZ) and of generated ids.  Schema
+versions live in the ``meta`` table (``schema_version``); :data:`MIGRATIONS` holds one step per
+version, applied in order to bring an older database up to :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The schema version this rulekit writes and reads.
+SCHEMA_VERSION = 3
+
+GLOBAL = "global"
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer rulekit than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    json: str  # type of JSON columns
+    instant: str  # type of timestamp columns
+    auto_id: str  # a generated integer primary key
+    json_param: str  # a JSON parameter, as it appears in SQL
+    lock_due: str  # row locking clause for claiming timers
+
+
+SQLITE = Dialect("sqlite", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "?", "")
+POSTGRES = Dialect("postgresql", "JSONB", "TIMESTAMPTZ",
+                   "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "CAST(? AS JSONB)",
+                   "FOR UPDATE SKIP LOCKED")
+
+# -- schema -------------------------------------------------------------------------------------
+# Each step takes the schema from version N-1 to N.  Never edit a released step: add one.
+
+_V1 = """
+CREATE TABLE leads (
+    seq             {auto_id},
+    id              TEXT NOT NULL UNIQUE,
+    ruleset_version TEXT NOT NULL,
+    lead            {json} NOT NULL
+);
+CREATE TABLE lead_states (
+    lead_id TEXT PRIMARY KEY REFERENCES leads (id),
+    serial  INTEGER NOT NULL,
+    state   {json} NOT NULL
+);
+CREATE TABLE traces (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    trace   {json} NOT NULL
+);
+CREATE INDEX traces_by_lead ON traces (lead_id, seq);
+CREATE TABLE offers (
+    seq        {auto_id},
+    id         TEXT NOT NULL UNIQUE,
+    lead_id    TEXT NOT NULL REFERENCES leads (id),
+    agents     {json} NOT NULL,
+    mode       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    deadline   {instant},
+    winner     TEXT,
+    closed_at  {instant},
+    rule       TEXT NOT NULL
+);
+CREATE INDEX offers_by_lead ON offers (lead_id, seq);
+CREATE TABLE assignments (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    agent   TEXT NOT NULL,
+    how     TEXT NOT NULL,
+    at      {instant} NOT NULL,
+    rule    TEXT NOT NULL
+);
+CREATE INDEX assignments_by_lead ON assignments (lead_id, seq);
+CREATE TABLE queue_items (
+    seq     {auto_id},
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    queue   TEXT NOT NULL,
+    reason  TEXT,
+    at      {instant} NOT NULL
+);
+CREATE INDEX queue_items_by_queue ON queue_items (queue, seq);
+CREATE TABLE outbox (
+    id         {auto_id},
+    lead_id    TEXT NOT NULL REFERENCES leads (id),
+    template   TEXT NOT NULL,
+    recipients {json} NOT NULL,
+    cc         {json} NOT NULL,
+    subject    TEXT,
+    variables  {json} NOT NULL,
+    created_at {instant} NOT NULL,
+    sent_at    {instant}
+);
+CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+CREATE TABLE contacts (
+    key     TEXT PRIMARY KEY,
+    contact {json} NOT NULL
+);
+CREATE TABLE contact_owners (
+    contact_key TEXT NOT NULL REFERENCES contacts (key),
+    scope       TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    PRIMARY KEY (contact_key, scope)
+);
+CREATE TABLE rotations (
+    pool_key   TEXT PRIMARY KEY,
+    last_agent TEXT,
+    last_index INTEGER NOT NULL
+);
+CREATE TABLE agents (
+    agent        TEXT PRIMARY KEY,
+    load         INTEGER NOT NULL DEFAULT 0,
+    last_offered {instant}
+);
+CREATE TABLE timers (
+    id      TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL REFERENCES leads (id),
+    due     {instant} NOT NULL,
+    purpose TEXT NOT NULL
+);
+CREATE INDEX timers_by_due ON timers (due);
+"""
+
+# Version 2: timer leases (several workers share the timers) and the conflict report.
+_V2 = """
+ALTER TABLE timers ADD COLUMN leased_by TEXT;
+ALTER TABLE timers ADD COLUMN leased_until {instant};
+CREATE TABLE conflicts (
+    seq         {auto_id},
+    lead_id     TEXT NOT NULL REFERENCES leads (id),
+    contact_key TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    entered_by  TEXT NOT NULL,
+    scope_key   TEXT NOT NULL
+);
+"""
+
+# Version 3: the catalog — rule set and world texts by version, which versions are active,
+# and the audit history of changes.
+_V3 = """
+CREATE TABLE rulesets (
+    version    TEXT PRIMARY KEY,
+    root       TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE ruleset_files (
+    version TEXT NOT NULL REFERENCES rulesets (version),
+    path    TEXT NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (version, path)
+);
+CREATE TABLE worlds (
+    version    TEXT PRIMARY KEY,
+    path       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    created_at {instant} NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE active_versions (
+    kind         TEXT PRIMARY KEY,
+    version      TEXT NOT NULL,
+    activated_at {instant} NOT NULL,
+    activated_by TEXT NOT NULL
+);
+CREATE TABLE audit (
+    seq    {auto_id},
+    at     {instant} NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail {json} NOT NULL
+)
+"""
+
+#: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def migration_statements(dialect: Dialect, version: int) -> list[str]:
+    """The DDL statements that bring the schema to ``version`` from the one before."""
+    text = MIGRATIONS[version - 1].format(json=dialect.json, instant=dialect.instant,
+                                          auto_id=dialect.auto_id)
+    return [part.strip() for part in text.split(";") if part.strip()]
