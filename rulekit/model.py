@@ -9,7 +9,6 @@ field added here is at once accepted in payloads and usable in rule conditions.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -225,7 +224,3 @@ class Listing(_Model):
     zip: str | None = Field(None, description="ZIP.", examples=["28202"])
     price: float | None = Field(None, ge=0, description="Price.", examples=[325000])
 
-
-def utc_timestamp(value: datetime) -> float:
-    """Seconds since the epoch of an aware datetime."""
-    return value.timestamp()

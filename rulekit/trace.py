@@ -84,10 +84,9 @@ class Trace:
             data: Data = None) -> None:
         self.entries.append(TraceEntry(kind, text, where, data))
 
-    def dumps(self) -> str:
-        """The JSON text of :meth:`to_json`, letting the encoder convert values as it meets
-        them (no separate walk over the entries' data: this is what stores write)."""
-        raw = {
+    def _plain(self) -> dict[str, Any]:
+        """The trace as a dict whose entry data still hold Python values."""
+        return {
             "lead": self.lead_id,
             "event": self.event,
             "at": self.at.isoformat(),
@@ -96,22 +95,19 @@ class Trace:
             "entries": [{"kind": e.kind, "text": e.text, "where": e.where,
                          "data": e.data or None} for e in self.entries],
         }
-        return json.dumps(raw, default=json_default, ensure_ascii=False,
+
+    def dumps(self) -> str:
+        """The JSON text of :meth:`to_json`, letting the encoder convert values as it meets
+        them (no separate walk over the entries' data: this is what stores write)."""
+        return json.dumps(self._plain(), default=json_default, ensure_ascii=False,
                           separators=(",", ":"))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "lead": self.lead_id,
-            "event": self.event,
-            "at": self.at.isoformat(),
-            "ruleset_version": self.ruleset_version,
-            "seed": self.seed,
-            "entries": [
-                {"kind": e.kind, "text": e.text, "where": e.where,
-                 "data": _json_value(data) if (data := e.data) else None}
-                for e in self.entries
-            ],
-        }
+        data = self._plain()
+        for entry in data["entries"]:
+            if entry["data"] is not None:
+                entry["data"] = _json_value(entry["data"])
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trace:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from rulekit.calendars import Calendar, build_calendar
 from rulekit.config.load import Document
 from rulekit.dsl import (
+    ANY,
     BOOLEAN,
     NUMBER,
     STRING,
@@ -88,7 +89,7 @@ class _Builder:
         except RulekitError as exc:
             self.sink.extend_from(exc)
             return None
-        self.used_calendars.update(_calendar_calls(compiled))
+        self.used_calendars.update(compiled.calendars)
         return compiled
 
     def duration(self, doc: Document, path: P) -> Duration | None:
@@ -222,7 +223,7 @@ class _Builder:
             return None
         variables = []
         for key in spec.get("vars", {}):
-            compiled = self.expr(doc, (*path, "vars", key), "condition", _any_type())
+            compiled = self.expr(doc, (*path, "vars", key), "condition", ANY)
             if compiled is not None:
                 variables.append((key, compiled))
         return Notify(
@@ -444,16 +445,6 @@ def _defined(what: str, names: Any) -> str:
     if not listed:
         return f"no {what} are defined in this folder"
     return f"defined {what}: " + ", ".join(listed[:10]) + (" …" if len(listed) > 10 else "")
-
-
-def _calendar_calls(expression: CompiledExpression) -> set[str]:
-    return set(expression.calendars)
-
-
-def _any_type() -> Type:
-    from rulekit.dsl import ANY
-
-    return ANY
 
 
 def ruleset_version(docs: Sequence[Document]) -> str:

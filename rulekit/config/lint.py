@@ -36,10 +36,6 @@ def steps_can_pass(steps: Sequence[Step]) -> bool:
     return True
 
 
-def rule_can_pass(rule: Rule) -> bool:
-    return steps_can_pass(rule.steps)
-
-
 def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
     seen: dict[str, Rule] = {}
     blocked_by: Rule | None = None
@@ -57,7 +53,7 @@ def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
                        hint=f"add a 'when' to '{blocked_by.name}', or move '{rule.name}' "
                        "before it")
             continue
-        can_pass = rule_can_pass(rule)
+        can_pass = steps_can_pass(rule.steps)
         if can_pass and rule.then == "stop":
             sink.error("RK312", f"a lead can leave rule '{rule.name}' unrouted: its steps can "
                        "end without an owner, a queue or a drop", rule.location,

@@ -19,9 +19,8 @@ Refused, each with a positioned :class:`~rulekit.errors.LoadError`:
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,10 +308,7 @@ class _Builder:
         if tag == "tag:yaml.org,2002:bool" and text.lower() not in ("true", "false"):
             return text  # YAML 1.2: only true/false are booleans ('off', 'no' stay words)
         resolved = ScalarNode(tag, text, node.start_mark, node.end_mark, node.style)
-        value = self._loader.construct_object(resolved)
-        if isinstance(value, float) and not math.isfinite(value):
-            return value
-        return value
+        return self._loader.construct_object(resolved)
 
 
 def _syntax_hint(problem: str, context: str | None) -> str | None:
@@ -429,14 +425,3 @@ def load_file(path: Path | str, *, max_bytes: int = MAX_RULE_FILE_BYTES,
     if "\x00" in text:
         raise LoadError("file contains a NUL byte", SourceLocation(shown, 1, 1), code="RK008")
     return load_text(text, shown)
-
-
-def iter_paths(data: Any, prefix: Path_ = ()) -> Iterator[Path_]:
-    """Every path in plain data, depth first (used by tests)."""
-    yield prefix
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from iter_paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from iter_paths(value, (*prefix, i))

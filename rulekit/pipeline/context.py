@@ -10,7 +10,6 @@ from typing import Any
 
 from rulekit.calendars import Calendar
 from rulekit.dsl import CompiledExpression, Duration
-from rulekit.errors import SourceLocation
 from rulekit.model import Agent, Contact, Lead, Listing
 from rulekit.pipeline.effects import Effect
 from rulekit.pipeline.facts import Facts, contact_key
@@ -18,11 +17,6 @@ from rulekit.pipeline.state import LeadState
 from rulekit.ruleset import Notify, Policy, RuleSet, Scope
 from rulekit.trace import Trace
 from rulekit.world import World
-
-
-def where(location: SourceLocation | None) -> SourceLocation | None:
-    """Where a rule or step is written (formatted only when the trace is read)."""
-    return location
 
 
 def scope_key(scope: Scope, ctx: Context) -> str | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from rulekit.model import Lead
-from rulekit.pipeline.context import Context, where
+from rulekit.pipeline.context import Context
 from rulekit.pipeline.effects import AssignLead, Effect, EnqueueLead, RejectAction
 from rulekit.pipeline.events import (
     AdminReassign,
@@ -34,7 +34,7 @@ from rulekit.pipeline.offers import (
     declined,
     expired,
 )
-from rulekit.pipeline.state import ASSIGNED, QUEUED, UNROUTED, LeadState
+from rulekit.pipeline.state import ASSIGNED, UNROUTED, LeadState
 from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
 from rulekit.ruleset import Policy, Qualify, Rule, RuleSet, Step
 from rulekit.trace import Trace
@@ -148,7 +148,7 @@ def run(ctx: Context) -> None:
 def _matches(ctx: Context, rule: Rule) -> bool:
     if rule.when is None:
         ctx.trace.add("rule", f"Rule '{rule.name}' applies (it has no condition).",
-                      where(rule.location))
+                      rule.location)
         return True
     when = rule.when
     result = bool(ctx.evaluate(when))
@@ -163,7 +163,7 @@ def _matches(ctx: Context, rule: Rule) -> bool:
     def data() -> dict[str, Any]:
         return {"rule": rule.name, "result": result, "fields": when.read_values(*arguments)}
 
-    ctx.trace.add("rule", text, where(rule.location), data)
+    ctx.trace.add("rule", text, rule.location, data)
     return result
 
 
@@ -195,7 +195,7 @@ def _start(ctx: Context) -> None:
         ctx.trace.add("policy", f"No policy serves source '{lead.source}'.")
         enqueue(ctx, UNMATCHED_QUEUE, f"no policy serves source '{lead.source}'", "")
         return
-    ctx.trace.add("policy", f"Policy '{policy.name}' serves it.", where(policy.location),
+    ctx.trace.add("policy", f"Policy '{policy.name}' serves it.", policy.location,
                   {"policy": policy.name})
     ctx.update(policy=policy.name, position=(0, 0), matched=False,
                                 handoffs=(policy.name,))
@@ -336,4 +336,4 @@ def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None
     return Decision(ctx.state, tuple(ctx.effects), trace)
 
 
-__all__ = ["QUEUED", "Decision", "decide", "lead_seed"]
+__all__ = ["Decision", "decide", "lead_seed"]

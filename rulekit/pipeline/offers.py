@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rulekit.dsl import Duration
-from rulekit.pipeline.context import Context, agent_name, where
+from rulekit.pipeline.context import Context, agent_name
 from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, ScheduleTimer
 from rulekit.pipeline.pools import PoolResult, resolve_agents
 from rulekit.pipeline.state import WAITING, Pending
@@ -86,7 +86,7 @@ def close_pending(ctx: Context, status: str, winner: str | None = None) -> None:
 def _pool(ctx: Context, name: str, step_location: Any) -> PoolResult:
     pool = ctx.ruleset.pools[name]
     result = resolve_agents(ctx, pool, offered=ctx.state.offered)
-    ctx.trace.add("pool", result.summary, where(step_location), result.data)
+    ctx.trace.add("pool", result.summary, step_location, result.data)
     return result
 
 
@@ -104,11 +104,11 @@ def run_offer(ctx: Context, step: Offer, rule: str) -> str:
     if not isinstance(agent, str) or agent not in ctx.world.agents:
         shown = "nobody" if agent is None else f"'{agent}', who is not in the world"
         ctx.trace.add("step", f"Offer: `{step.to.text}` gives {shown}; going on.",
-                      where(step.location))
+                      step.location)
         return PASS
     if ctx.world.agents[agent].paused:
         ctx.trace.add("step", f"Offer: {ctx.agent_name(agent)} is paused; going on.",
-                      where(step.location))
+                      step.location)
         return PASS
     return open_offer(ctx, (agent,), "single", rule, step.duration, step.calendar, step.notify)
 
@@ -118,7 +118,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
     made = ctx.state.attempts
     if step.attempts is not None and made >= step.attempts:
         ctx.trace.add("step", f"All {step.attempts} offers went unanswered or were declined; "
-                      "going on.", where(step.location))
+                      "going on.", step.location)
         ctx.update(attempts=0)
         return PASS
     result = _pool(ctx, step.pool, step.location)
@@ -126,7 +126,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
     if fresh:
         result = PoolResult(result.name, result.order, fresh, key=result.key)
     elif step.attempts is None or not result.eligible:
-        ctx.trace.add("step", "No eligible agent left to offer; going on.", where(step.location))
+        ctx.trace.add("step", "No eligible agent left to offer; going on.", step.location)
         ctx.update(attempts=0)
         return PASS
     pick = STRATEGIES[step.pick](ctx, result, _weights(ctx, step, result))
@@ -142,7 +142,7 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
 def run_broadcast(ctx: Context, step: Broadcast, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
     if not result.eligible:
-        ctx.trace.add("step", "Nobody to broadcast to; going on.", where(step.location))
+        ctx.trace.add("step", "Nobody to broadcast to; going on.", step.location)
         return PASS
     calendar = None if step.calendar == "agent" else step.calendar
     return open_offer(ctx, tuple(result.eligible), "broadcast", rule, step.duration, calendar,
@@ -154,7 +154,7 @@ def run_round_robin(ctx: Context, step: RoundRobin, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
     if not result.eligible:
         ctx.trace.add("step", "Nobody in the rotation is eligible; going on.",
-                      where(step.location))
+                      step.location)
         return PASS
     pick = STRATEGIES["round_robin"](ctx, result, None)
     ctx.trace.add("pick", pick.text, data=pick.data)
@@ -165,7 +165,7 @@ def run_round_robin(ctx: Context, step: RoundRobin, rule: str) -> str:
 def run_qualify(ctx: Context, step: Qualify, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
     if not result.eligible:
-        ctx.trace.add("step", "No qualifier available.", where(step.location))
+        ctx.trace.add("step", "No qualifier available.", step.location)
         return "timeout" if step.on_timeout else PASS
     if step.mode == "round_robin":
         pick = STRATEGIES["round_robin"](ctx, result, None)
@@ -187,26 +187,23 @@ WAITING_STEPS: dict[str, Runner] = {
 }
 
 
-def own_and_notify(step: Any) -> tuple[tuple[Scope, ...], Notify | None]:
-    return getattr(step, "own", ()), None
-
-
 def accepted(ctx: Context, step: Any, agent: str, rule: str) -> str:
     pending = ctx.state.pending
     assert pending is not None
     mode = pending.mode
     close_pending(ctx, "accepted", agent)
     how = "claimed (first to accept the broadcast)" if mode == "broadcast" else "accepted"
-    ctx.trace.add("step", f"{ctx.agent_name(agent)} accepted the offer.", where(step.location))
-    own, notify = own_and_notify(step)
-    return assign(ctx, agent, how, rule, own, notify)
+    ctx.trace.add("step", f"{ctx.agent_name(agent)} accepted the offer.", step.location)
+    # the step's notification went out with the offer; acceptance records ownership only
+    own: tuple[Scope, ...] = getattr(step, "own", ())
+    return assign(ctx, agent, how, rule, own)
 
 
 def declined(ctx: Context, step: Any, agent: str) -> str:
     """An agent declined: a single offer ends; a broadcast ends when everyone declined."""
     pending = ctx.state.pending
     assert pending is not None
-    ctx.trace.add("step", f"{ctx.agent_name(agent)} declined the offer.", where(step.location))
+    ctx.trace.add("step", f"{ctx.agent_name(agent)} declined the offer.", step.location)
     if pending.mode == "broadcast":
         declined_by = (*pending.declined, agent)
         if len(declined_by) < len(pending.agents):
@@ -223,7 +220,7 @@ def expired(ctx: Context, step: Any) -> str:
     assert pending is not None
     ctx.trace.add("timer", "The offer's deadline passed with no acceptance."
                   if pending.mode != "qualify" else "No verdict came before the deadline.",
-                  where(step.location))
+                  step.location)
     close_pending(ctx, "expired")
     return DONE_OFFER
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rulekit.pipeline.context import Context, describe_scope, scope_key, where
+from rulekit.pipeline.context import Context, describe_scope, scope_key
 from rulekit.pipeline.effects import (
     AssignLead,
     DropLead,
@@ -79,9 +79,9 @@ def run_assign(ctx: Context, step: Assign, rule: str) -> str:
     agent = ctx.evaluate(step.to)
     if not isinstance(agent, str) or agent not in ctx.world.agents:
         shown = "nobody" if agent is None else f"'{agent}', who is not in the world"
-        ctx.trace.add("step", f"Assign: `{step.to.text}` gives {shown}.", where(step.location))
+        ctx.trace.add("step", f"Assign: `{step.to.text}` gives {shown}.", step.location)
         return enqueue(ctx, "unroutable", f"assign target {shown}", rule)
-    ctx.trace.add("step", f"Assign to `{step.to.text}` = {agent}.", where(step.location))
+    ctx.trace.add("step", f"Assign to `{step.to.text}` = {agent}.", step.location)
     return assign(ctx, agent, "assigned", rule, step.own, step.notify)
 
 
@@ -94,7 +94,7 @@ def run_attach(ctx: Context, step: AttachToOwner, rule: str) -> str:
             else f"the contact has no owner in {describe_scope(skey)}")
         if owner is not None:
             why = f"its owner {owner} is no longer in the world"
-        ctx.trace.add("step", f"Existing owner: none ({why}); going on.", where(step.location),
+        ctx.trace.add("step", f"Existing owner: none ({why}); going on.", step.location,
                       {"scope": skey, "contact": ctx.contact_key})
         return PASS
     assert skey is not None
@@ -105,27 +105,27 @@ def run_attach(ctx: Context, step: AttachToOwner, rule: str) -> str:
         ctx.effects.append(ReportConflict(ctx.contact_key, owner, entered_by, skey))
         ctx.trace.add("step", f"Conflict: {ctx.agent_name(entered_by)} entered a contact that "
                       f"{ctx.agent_name(owner)} already owns in {describe_scope(skey)}; "
-                      "nobody is reassigned.", where(step.location),
+                      "nobody is reassigned.", step.location,
                       {"owner": owner, "entered_by": entered_by, "scope": skey})
         enqueue(ctx, step.conflict_queue,
                 f"contact already owned by {owner}; entered by {entered_by}", rule)
         ctx.notification(step.notify, owner=owner)
         return DONE
     ctx.trace.add("step", f"Existing owner in {describe_scope(skey)}: "
-                  f"{ctx.agent_name(owner)}; the activity goes to them.", where(step.location),
+                  f"{ctx.agent_name(owner)}; the activity goes to them.", step.location,
                   {"scope": skey, "owner": owner})
     return assign(ctx, owner, "attached", rule, (), step.notify, owner=owner)
 
 
 def run_queue(ctx: Context, step: Queue, rule: str) -> str:
-    ctx.trace.add("step", f"Queue '{step.name}'.", where(step.location))
+    ctx.trace.add("step", f"Queue '{step.name}'.", step.location)
     return enqueue(ctx, step.name, step.reason, rule, step.notify)
 
 
 def run_drop(ctx: Context, step: Drop, rule: str) -> str:
     ctx.effects.append(DropLead(step.reason, rule))
     ctx.update(status=DROPPED, reason=step.reason, pending=None)
-    ctx.trace.add("effect", f"Lead dropped: {step.reason}.", where(step.location),
+    ctx.trace.add("effect", f"Lead dropped: {step.reason}.", step.location,
                   {"reason": step.reason})
     return DONE
 
@@ -140,7 +140,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
     calendar = ctx.calendar(step.until_open)
     if calendar.is_open(ctx.now):
         ctx.trace.add("step", f"Hold: '{step.until_open}' is open now; no wait.",
-                      where(step.location))
+                      step.location)
         return PASS
     until = calendar.next_open(ctx.now)
     timer = ctx.next_id("t")
@@ -149,7 +149,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
                                 pending=Pending("hold", None, deadline=until, timer_id=timer))
     local = calendar.local(until)
     ctx.trace.add("step", f"Held until '{step.until_open}' opens at "
-                  f"{local:%a %Y-%m-%d %H:%M %Z}.", where(step.location),
+                  f"{local:%a %Y-%m-%d %H:%M %Z}.", step.location,
                   {"until": until, "calendar": step.until_open})
     return WAIT
 
@@ -157,9 +157,9 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
 def run_pick_office(ctx: Context, step: PickOffice, rule: str) -> str:
     pool = ctx.ruleset.pools[step.pool]
     result = resolve_offices(ctx, pool)
-    ctx.trace.add("pool", lambda: result.summary("offices"), where(step.location), result.data)
+    ctx.trace.add("pool", lambda: result.summary("offices"), step.location, result.data)
     if not result.eligible:
-        ctx.trace.add("step", "No office to pick; going on.", where(step.location))
+        ctx.trace.add("step", "No office to pick; going on.", step.location)
         return PASS
     world = ctx.world
     if step.weight is None:
