@@ -25,9 +25,16 @@ class SourceLocation:
     column: int
     end_line: int | None = None
     end_column: int | None = None
+    _text: str = field(default="", init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
+        """``path:line:column`` (worded once: traces quote a rule's location every time it
+        is tried)."""
+        text = self._text
+        if not text:
+            text = f"{self.path}:{self.line}:{self.column}"
+            object.__setattr__(self, "_text", text)
+        return text
 
     def shifted(self, line_offset: int, column: int, *, same_line: bool) -> SourceLocation:
         """A position inside text that starts at this location.

@@ -354,8 +354,10 @@ def distribution(store: Store) -> Distribution:
                 rotation = data.get("rotation") if strategy == "round_robin" else None
                 key = (strategy, pool, rotation)
                 group = groups.setdefault(key, StrategyGroup(strategy, pool, rotation))
-                if strategy == "weighted" and isinstance(data.get("weights"), dict):
-                    weights = {str(k): float(v) for k, v in data["weights"].items()}
+                raw_weights = data.get("weights")
+                if strategy == "weighted" and isinstance(raw_weights, (dict, list, tuple)):
+                    pairs = raw_weights.items() if isinstance(raw_weights, dict) else raw_weights
+                    weights = {str(k): float(v) for k, v in pairs}
                     total = sum(weights.values())
                     chosen = weighted_choice(weights, float(data.get("draw", 0.0)))
                     for name, weight in weights.items():

@@ -3,45 +3,84 @@
 A trace records the rules tried (with their source locations), each condition's result with
 the field values it read, each pool's candidates and why others were excluded, the random seed
 and draw or the round-robin cursor, the offers, timers and effects, and the ruleset version.
-Entries are cheap to add (a tuple append); rendering happens only when someone reads them.
+Entries are tuples of plain values, cheap to add and to keep; costly wording happens only
+when someone reads them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from rulekit.errors import SourceLocation
 
-Text = str | Callable[[], str]
-Data = dict[str, Any] | Callable[[], dict[str, Any]] | None
+#: A message worded when the trace is read: ``(key, *args)`` with ``MESSAGES[key]`` called as
+#: ``wording(entry_data, *args)``.  Arguments are plain values (str, int, float, bool, None,
+#: datetime, or tuples of those), never objects of the decision.
+Message = tuple[Any, ...]
+Text = str | Message
+Wording = Callable[..., str]
+#: An entry's data as a line keeps it: ``(name, value)`` pairs.  Values are plain: str, int,
+#: float, bool, None, datetime, or tuples of those (a nested mapping is a tuple of pairs).
+Pairs = tuple[tuple[str, Any], ...]
+Line = tuple[str, Text, str | None, Pairs | None]
+
+MESSAGES: dict[str, Wording] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class TraceEntry:
-    """One line of a trace.  ``text`` and ``data`` may be given as functions of values fixed at
-    decision time (immutable snapshots), so the cost of wording them is paid only when the
-    trace is read or stored."""
+def message(key: str) -> Callable[[Wording], Wording]:
+    """Register the wording of the messages whose first item is ``key``."""
+    def register(wording: Wording) -> Wording:
+        MESSAGES[key] = wording
+        return wording
+    return register
+
+
+class TraceEntry(NamedTuple):
+    """One line of a trace, made of plain values only.
+
+    A trace keeps its lines as plain tuples of strings, numbers, datetimes and containers of
+    those — so a store holding millions of traces in memory gives the garbage collector nothing
+    to walk (the collector stops tracking such tuples; it never stops tracking instances of a
+    tuple subclass, which is why :attr:`Trace.entries` builds these views only when read).
+    Entries whose wording costs something keep a :data:`Message` instead of their text: it is
+    worded when the trace is read or stored."""
 
     kind: str  # event | policy | rule | pool | pick | offer | timer | step | effect | detail
-    text_: Text  # plain English, for people
-    where_: SourceLocation | str | None = None  # the rule or step in its file
-    data_: Data = None
+    text_: Text  # plain English for people, or a message worded on reading
+    where_: str | None = None  # the rule or step in its file (``path:line:column``)
+    data_: Pairs | None = None
 
     @property
     def text(self) -> str:
-        return self.text_ if isinstance(self.text_, str) else self.text_()
+        return _word(self.text_, self.data_)
 
     @property
     def where(self) -> str | None:
-        return None if self.where_ is None else str(self.where_)
+        return self.where_
 
     @property
     def data(self) -> dict[str, Any] | None:
-        return self.data_() if callable(self.data_) else self.data_
+        return None if self.data_ is None else dict(self.data_)
+
+
+def _word(text: Text, data: Pairs | None) -> str:
+    if isinstance(text, str):
+        return text
+    wording = MESSAGES.get(text[0])
+    if wording is None:  # a message this version does not know (a trace stored by another)
+        return " ".join(map(str, text))
+    return wording(dict(data or ()), *text[1:])
+
+
+def _plain_tuple(value: Any) -> Any:
+    """A JSON value read back as a line keeps it: arrays as tuples."""
+    if isinstance(value, list):
+        return tuple(_plain_tuple(v) for v in value)
+    return value
 
 
 def json_default(value: Any) -> Any:
@@ -78,11 +117,18 @@ class Trace:
     at: datetime
     ruleset_version: str
     seed: str
-    entries: list[TraceEntry] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
 
     def add(self, kind: str, text: Text, where: SourceLocation | str | None = None,
-            data: Data = None) -> None:
-        self.entries.append(TraceEntry(kind, text, where, data))
+            data: Mapping[str, Any] | None = None) -> None:
+        """Add an entry.  ``data`` must hold plain values (see :data:`Pairs`)."""
+        self.lines.append((kind, text, None if where is None else str(where),
+                           None if data is None else tuple(data.items())))
+
+    @property
+    def entries(self) -> list[TraceEntry]:
+        """The entries, in order."""
+        return [TraceEntry(*line) for line in self.lines]
 
     def _plain(self) -> dict[str, Any]:
         """The trace as a dict whose entry data still hold Python values."""
@@ -92,15 +138,19 @@ class Trace:
             "at": self.at.isoformat(),
             "ruleset_version": self.ruleset_version,
             "seed": self.seed,
-            "entries": [{"kind": e.kind, "text": e.text, "where": e.where,
-                         "data": e.data or None} for e in self.entries],
+            "entries": [{"kind": kind, "text": _word(text, data), "where": where,
+                         "data": dict(data) if data else None}
+                        for kind, text, where, data in self.lines],
         }
 
     def dumps(self) -> str:
-        """The JSON text of :meth:`to_json`, letting the encoder convert values as it meets
-        them (no separate walk over the entries' data: this is what stores write)."""
-        return json.dumps(self._plain(), default=json_default, ensure_ascii=False,
-                          separators=(",", ":"))
+        """The stored form, as stores write it: compact JSON whose ``lines`` are
+        ``[kind, text, where, data]`` arrays, a message kept as ``[key, *args]`` and worded
+        when read (:meth:`from_json` reads this form and the :meth:`to_json` form)."""
+        return json.dumps({"lead": self.lead_id, "event": self.event,
+                           "at": self.at.isoformat(), "ruleset_version": self.ruleset_version,
+                           "seed": self.seed, "lines": self.lines},
+                          default=json_default, ensure_ascii=False, separators=(",", ":"))
 
     def to_json(self) -> dict[str, Any]:
         data = self._plain()
@@ -111,22 +161,33 @@ class Trace:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trace:
+        """A trace from :meth:`to_json` or from the stored form of :meth:`dumps`."""
+        lines: list[Line]
+        if "lines" in data:
+            lines = [(kind, _plain_tuple(text), where,
+                      None if pairs is None else _plain_tuple(pairs))
+                     for kind, text, where, pairs in data["lines"]]
+        else:
+            lines = [(e["kind"], e["text"], e.get("where"),
+                      None if e.get("data") is None
+                      else tuple((k, _plain_tuple(v)) for k, v in e["data"].items()))
+                     for e in data["entries"]]
         return cls(
             lead_id=data["lead"],
             event=data["event"],
             at=datetime.fromisoformat(data["at"]),
             ruleset_version=data["ruleset_version"],
             seed=data["seed"],
-            entries=[TraceEntry(e["kind"], e["text"], e.get("where"), e.get("data"))
-                     for e in data["entries"]],
+            lines=lines,
         )
 
     def render(self) -> str:
         """Plain English, one line per entry, indented under the event line."""
         at = self.at.astimezone(UTC)
-        head = f"{at:%Y-%m-%d %H:%M} UTC — {self.entries[0].text if self.entries else ''}"
+        entries = self.entries
+        head = f"{at:%Y-%m-%d %H:%M} UTC — {entries[0].text if entries else ''}"
         lines = [head]
-        for entry in self.entries[1:]:
+        for entry in entries[1:]:
             indent = "    " if entry.kind in {"pool", "pick", "detail"} else "  "
             where = f"  [{entry.where}]" if entry.where and entry.kind == "rule" else ""
             lines.append(f"{indent}{entry.text}{where}")

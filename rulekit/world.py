@@ -7,10 +7,10 @@ A :class:`World` is immutable and indexed so that a pool touches only the agents
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rulekit.model import Agent, Contact, Listing, Office, Team
 
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from rulekit.calendars import Calendar
 
 Index = Mapping[str, tuple[str, ...]]
+T = TypeVar("T")
+
+#: Bound on :meth:`World.memo` entries (pool candidate lists per pool and lead values).
+MEMO_SIZE = 65_536
 
 
 def _index(pairs: Iterable[tuple[str, str]]) -> Index:
@@ -50,6 +54,8 @@ class World:
     paused: frozenset[str] = field(default_factory=frozenset, init=False)
     _sets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, init=False,
                                                           repr=False, compare=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     def __post_init__(self) -> None:
         agents = list(self.agents.values())
@@ -91,6 +97,22 @@ class World:
             cached = frozenset(self.index(name).get(key, ()))
             self._sets[(name, key)] = cached
         return cached
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, computed once per ``key`` for this world (a world never changes).  The
+        memo holds at most :data:`MEMO_SIZE` entries: when full it starts again, so a stream of
+        ever-new keys costs memory in proportion to the bound, not to the stream."""
+        memo = self._memo
+        try:
+            found: T = memo[key]
+            return found
+        except KeyError:
+            pass
+        value = make()
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = value
+        return value
 
     @classmethod
     def build(cls, name: str, *, agents: Iterable[Agent] = (), offices: Iterable[Office] = (),

@@ -11,7 +11,7 @@ from typing import Any
 from rulekit.calendars import Calendar
 from rulekit.dsl import CompiledExpression, Duration
 from rulekit.model import Agent, Contact, Lead, Listing
-from rulekit.pipeline.effects import Effect
+from rulekit.pipeline.effects import Effect, SendNotification
 from rulekit.pipeline.facts import Facts, contact_key
 from rulekit.pipeline.state import LeadState
 from rulekit.ruleset import Notify, Policy, RuleSet, Scope
@@ -65,6 +65,7 @@ class Context:
     _runtime: Snapshot | None = None
     _contact: Contact | None = None
     _contact_loaded: bool = False
+    _arguments: tuple[Any, ...] | None = None
 
     @property
     def rng(self) -> random.Random:
@@ -134,22 +135,27 @@ class Context:
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, expression: CompiledExpression, agent: Agent | None = None,
                  load: int | None = None) -> Any:
-        return expression.function(self.lead, self.contact, self.listing, self.now,
-                                   self.runtime, agent, load)
+        return expression.function(*self.arguments(), agent, load)
 
     def evaluate_office(self, expression: CompiledExpression, office: Any, size: int) -> Any:
-        return expression.function(self.lead, self.contact, self.listing, self.now,
-                                   self.runtime, None, None, office, size)
+        return expression.function(*self.arguments(), None, None, office, size)
 
     def arguments(self) -> tuple[Any, ...]:
-        """The expression arguments of this lead now, made of immutable values (a snapshot a
-        trace may keep)."""
-        return (self.lead, self.contact, self.listing, self.now, self.runtime)
+        """The expression arguments of this lead now (lead, contact, listing, now, runtime),
+        made of immutable values; built once, again only if the lead changes (an office
+        picked)."""
+        cached = self._arguments
+        if cached is None or cached[0] is not self.lead:
+            cached = (self.lead, self.contact, self.listing, self.now, self.runtime)
+            self._arguments = cached
+        return cached
 
     # -- ids, time and randomness ----------------------------------------------------------
     def next_id(self, prefix: str) -> str:
-        self.update(serial=self.state.serial + 1)
-        return f"{self.state.lead_id}:{prefix}{self.state.serial}"
+        state = self.state
+        serial = state.serial + 1
+        object.__setattr__(state, "serial", serial)
+        return f"{state.lead_id}:{prefix}{serial}"
 
     def deadline(self, duration: Duration, calendar: str | None, agent: str | None) -> datetime:
         if not duration.business:
@@ -190,8 +196,6 @@ class Context:
     def notification(self, notify: Notify | None, **who: Any) -> None:
         if notify is None:
             return
-        from rulekit.pipeline.effects import SendNotification
-
         variables = tuple((k, self.evaluate(e)) for k, e in notify.variables)
         to = self.recipients(notify.to, **who)
         cc = self.recipients(notify.cc, **who)
@@ -199,7 +203,7 @@ class Context:
         subject = f" “{notify.subject}”" if notify.subject else ""
         self.trace.add("effect", f"Notification '{notify.template}'{subject} to "
                        f"{', '.join(to) or 'nobody'}" + (f", cc {', '.join(cc)}" if cc else ""),
-                       data={"template": notify.template, "to": list(to), "cc": list(cc),
+                       data={"template": notify.template, "to": to, "cc": cc,
                              "subject": notify.subject})
 
     def agent_name(self, agent_id: str) -> str:

@@ -9,6 +9,7 @@ decision — which is what makes replay, simulation and scenario tests exact.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,8 +38,10 @@ from rulekit.pipeline.offers import (
 from rulekit.pipeline.state import ASSIGNED, UNROUTED, LeadState
 from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
 from rulekit.ruleset import Policy, Qualify, Rule, RuleSet, Step
-from rulekit.trace import Trace
+from rulekit.trace import Trace, message
 from rulekit.world import World
+
+_set = object.__setattr__  # the working state is the decision's own copy (Context.update)
 
 #: Queue for leads no policy serves.
 UNMATCHED_QUEUE = "unmatched"
@@ -115,9 +118,9 @@ def run(ctx: Context) -> None:
         rule = policy.rules[rule_index]
         if not state.matched:
             if not _matches(ctx, rule):
-                ctx.update(position=(rule_index + 1, 0))
+                _set(state, "position", (rule_index + 1, 0))
                 continue
-            ctx.update(matched=True)
+            _set(state, "matched", True)
         step = _step_at(rule, ctx.state.position)
         if step is None:
             if len(ctx.state.position) == 4:  # end of a verdict branch: the qualify step passes
@@ -152,19 +155,40 @@ def _matches(ctx: Context, rule: Rule) -> bool:
         return True
     when = rule.when
     result = bool(ctx.evaluate(when))
-    arguments = ctx.arguments()
-
-    def text() -> str:
-        values = when.read_values(*arguments)
-        shown = ", ".join(f"{k} = {_show(v)}" for k, v in values.items())
-        return (f"Rule '{rule.name}': `{when.text.strip()}` is {'true' if result else 'false'}"
-                + (f" ({shown})" if shown else "") + ".")
-
-    def data() -> dict[str, Any]:
-        return {"rule": rule.name, "result": result, "fields": when.read_values(*arguments)}
-
-    ctx.trace.add("rule", text, rule.location, data)
+    fields = []
+    records = []
+    for path, value in when.read_values(*ctx.arguments()).items():
+        if isinstance(getattr(value, "id", None), str):  # a record: kept by its id
+            records.append(path)
+        fields.append((path, _plain(value)))
+    ctx.trace.add("rule", ("condition", rule.name, when.text.strip(), tuple(records)),
+                  rule.location, {"rule": rule.name, "result": result, "fields": tuple(fields)})
     return result
+
+
+@message("condition")
+def _word_condition(data: Mapping[str, Any], rule: str, condition: str,
+                    records: Sequence[str] = ()) -> str:
+    """The wording of a rule condition's result, with the field values it read."""
+    shown = ", ".join(f"{path} = {value if path in records else _show(value)}"
+                      for path, value in data["fields"])
+    return (f"Rule '{rule}': `{condition}` is {'true' if data['result'] else 'false'}"
+            + (f" ({shown})" if shown else "") + ".")
+
+
+def _plain(value: object) -> object:
+    """A value read by a condition, as the trace keeps it (see ``rulekit.trace.Pairs``):
+    records by id, lists as tuples, mappings as tuples of pairs."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    identity = getattr(value, "id", None)
+    if isinstance(identity, str):
+        return identity
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((str(k), _plain(v)) for k, v in value.items())
+    return value
 
 
 def _show(value: object) -> str:
@@ -172,10 +196,10 @@ def _show(value: object) -> str:
         return "null"
     if isinstance(value, str):
         return f'"{value}"'
-    if hasattr(value, "id"):
-        return str(value.id)
     if isinstance(value, (list, tuple)) and len(value) > 5:
         return f"[{', '.join(map(str, value[:5]))}, … {len(value)} items]"
+    if isinstance(value, tuple):
+        return str(list(value))
     return str(value)
 
 

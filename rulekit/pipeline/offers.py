@@ -8,12 +8,13 @@ match it (a second accept on a broadcast, a late timer) is rejected without chan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rulekit.dsl import Duration
-from rulekit.pipeline.context import Context, agent_name
+from rulekit.pipeline.context import Context
 from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, ScheduleTimer
 from rulekit.pipeline.pools import PoolResult, resolve_agents
 from rulekit.pipeline.state import WAITING, Pending
@@ -29,13 +30,30 @@ from rulekit.ruleset import (
     RuleSet,
     Scope,
 )
+from rulekit.trace import message
 
 
-def _local(ruleset: RuleSet, t: datetime, calendar: str | None) -> str:
+def _zone(ruleset: RuleSet, calendar: str | None) -> str | None:
+    """The time zone a deadline is shown in: the calendar's, or UTC."""
     cal = ruleset.calendars.get(calendar or "") if calendar else None
-    if cal is None:
-        return f"{t.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"
-    return f"{cal.local(t):%a %Y-%m-%d %H:%M %Z}"
+    return cal.tz.key if cal is not None else None
+
+
+@message("offer")
+def word_offer(data: Mapping[str, Any], who: str, zone: str | None, business: str) -> str:
+    """'Offered to Jordan Lee (a1) until Tue 2026-11-24 12:00 EST (2 business_hours of …).'"""
+    deadline: datetime | str | None = data["deadline"]
+    if isinstance(deadline, str):  # read back from a stored trace
+        deadline = datetime.fromisoformat(deadline)
+    if deadline is None:
+        until = " with no deadline"
+    elif zone is None:
+        until = f" until {deadline.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"
+    else:
+        until = f" until {deadline.astimezone(ZoneInfo(zone)):%a %Y-%m-%d %H:%M %Z}"
+    verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
+        data["mode"], "Offered to")
+    return f"{verb} {who}{until}{business}."
 
 
 def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
@@ -54,20 +72,12 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
         pending=Pending(mode, offer_id, agents, (), deadline, timer),
         offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
     )
-    world, ruleset = ctx.world, ctx.ruleset  # the closure keeps long-lived values only
-
-    def text() -> str:
-        who = agent_name(world, agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
-        until = (f" until {_local(ruleset, deadline, calendar)}" if deadline
-                 else " with no deadline")
-        if duration is not None and duration.business:
-            until += f" ({duration} of {calendar or 'wall-clock time'})"
-        verb = {"qualify": "Sent for qualification to", "broadcast": "Broadcast to"}.get(
-            mode, "Offered to")
-        return f"{verb} {who}{until}."
-
-    ctx.trace.add("offer", text, data={"offer": offer_id, "agents": agents,
-                                       "deadline": deadline, "mode": mode})
+    who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
+    business = (f" ({duration} of {calendar or 'wall-clock time'})"
+                if deadline is not None and duration is not None and duration.business else "")
+    ctx.trace.add("offer", ("offer", who, _zone(ctx.ruleset, calendar), business),
+                  data={"offer": offer_id, "agents": agents, "deadline": deadline,
+                        "mode": mode})
     ctx.notification(notify, offered=agents)
     return WAIT
 
@@ -86,7 +96,7 @@ def close_pending(ctx: Context, status: str, winner: str | None = None) -> None:
 def _pool(ctx: Context, name: str, step_location: Any) -> PoolResult:
     pool = ctx.ruleset.pools[name]
     result = resolve_agents(ctx, pool, offered=ctx.state.offered)
-    ctx.trace.add("pool", result.summary, step_location, result.data)
+    ctx.trace.add("pool", ("pool",), step_location, result.data())
     return result
 
 
@@ -122,13 +132,15 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
         ctx.update(attempts=0)
         return PASS
     result = _pool(ctx, step.pool, step.location)
-    fresh = [a for a in result.eligible if a not in ctx.state.offered]
-    if fresh:
+    offered = ctx.state.offered
+    fresh = [a for a in result.eligible if a not in offered] if offered else result.eligible
+    if not fresh:
+        if step.attempts is None or not result.eligible:
+            ctx.trace.add("step", "No eligible agent left to offer; going on.", step.location)
+            ctx.update(attempts=0)
+            return PASS
+    elif fresh is not result.eligible:
         result = PoolResult(result.name, result.order, fresh, key=result.key)
-    elif step.attempts is None or not result.eligible:
-        ctx.trace.add("step", "No eligible agent left to offer; going on.", step.location)
-        ctx.update(attempts=0)
-        return PASS
     pick = STRATEGIES[step.pick](ctx, result, _weights(ctx, step, result))
     ctx.trace.add("pick", pick.text, data=pick.data)
     ctx.update(attempts=made + 1)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from rulekit.calendars import Calendar
 from rulekit.pipeline.context import Context
 from rulekit.ruleset import Pool
+from rulekit.trace import message
+from rulekit.world import World
 
 #: How many excluded ids per reason a trace lists by name.
 LISTED_PER_REASON = 8
@@ -40,34 +43,42 @@ class PoolResult:
         if not self.key:
             self.key = self.name
 
-    def summary(self, noun: str = "agents") -> str:
-        text = (f"Pool '{self.name}': {len(self.order)} candidate {noun}, "
-                f"{len(self.eligible)} eligible")
-        if self.excluded:
-            parts = []
-            for reason, ids in self.excluded.items():
-                shown = ", ".join(ids[:LISTED_PER_REASON])
-                more = f" and {len(ids) - LISTED_PER_REASON} more" \
-                    if len(ids) > LISTED_PER_REASON else ""
-                parts.append(f"{len(ids)} {REASON_TEXT.get(reason, reason)} ({shown}{more})")
-            text += "; excluded: " + "; ".join(parts)
-        return text
-
-    def data(self) -> dict[str, object]:
+    def data(self, noun: str = "agents") -> dict[str, object]:
+        """What the trace keeps of the pool: counts, and per reason the number excluded and
+        up to :data:`LISTED_PER_REASON` of their ids (plain values; :func:`word_pool`)."""
         return {
             "pool": self.name,
+            "of": noun,
             "candidates": len(self.order),
             "eligible": len(self.eligible),
-            "excluded": {r: {"count": len(ids), "agents": ids[:LISTED_PER_REASON]}
-                         for r, ids in self.excluded.items()},
+            "excluded": tuple((reason, len(ids), tuple(ids[:LISTED_PER_REASON]))
+                              for reason, ids in self.excluded.items()),
         }
+
+    def summary(self, noun: str = "agents") -> str:
+        return word_pool(self.data(noun))
+
+
+@message("pool")
+def word_pool(data: Mapping[str, Any]) -> str:
+    """'Pool 'x': 60 candidate agents, 57 eligible; excluded: 3 paused (a1, a2, a3)'."""
+    text = (f"Pool '{data['pool']}': {data['candidates']} candidate {data.get('of', 'agents')}, "
+            f"{data['eligible']} eligible")
+    excluded: Sequence[tuple[str, int, Sequence[str]]] = data.get("excluded") or ()
+    if excluded:
+        parts = []
+        for reason, count, shown in excluded:
+            more = f" and {count - len(shown)} more" if count > len(shown) else ""
+            parts.append(f"{count} {REASON_TEXT.get(reason, reason)} ({', '.join(shown)}{more})")
+        text += "; excluded: " + "; ".join(parts)
+    return text
 
 
 class _Sources:
     """Candidate lists for one pool: index entries (with cached sets) and ad-hoc lists."""
 
-    def __init__(self, ctx: Context) -> None:
-        self.world = ctx.world
+    def __init__(self, world: World) -> None:
+        self.world = world
         self.lists: list[tuple[Sequence[str], Callable[[], Set[str]]]] = []
 
     def index(self, name: str, key: str) -> None:
@@ -96,21 +107,29 @@ def _union(index: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> list[st
     return list(dict.fromkeys(out))
 
 
-def rotation_key(ctx: Context, pool: Pool) -> str:
+def lead_values(ctx: Context, pool: Pool) -> tuple[str | None, ...]:
+    """What the pool's membership depends on for this lead: the lead's office (when the pool
+    names ``lead.office``) and the value of each ``match`` expression, as text."""
+    office = ctx.lead.office if "lead.office" in pool.offices else None
+    values = [ctx.evaluate(expression) for _, expression in pool.match]
+    return (office, *(None if v is None else str(v) for v in values))
+
+
+def rotation_key(pool: Pool, values: tuple[str | None, ...]) -> str:
     """A pool's rotation key: its name, plus the lead values its membership depends on."""
     parts = [pool.name]
     if "lead.office" in pool.offices:
-        parts.append(f"office={ctx.lead.office}")
-    parts.extend(f"{key}={ctx.evaluate(expression)}" for key, expression in pool.match)
+        parts.append(f"office={values[0]}")
+    parts.extend(f"{key}={value}" for (key, _), value in zip(pool.match, values[1:],
+                                                             strict=True))
     return "|".join(parts)
 
 
-def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
+def agent_candidates(world: World, pool: Pool, values: tuple[str | None, ...]) -> list[str]:
     """The pool's candidate agents in a stable order (the admin's member order first)."""
-    world = ctx.world
-    sources = _Sources(ctx)
+    sources = _Sources(world)
     if pool.offices:
-        names = [ctx.lead.office or "" if o == "lead.office" else o for o in pool.offices]
+        names = [values[0] or "" if o == "lead.office" else o for o in pool.offices]
         if len(names) == 1:
             sources.index("office", names[0])
         else:
@@ -121,12 +140,10 @@ def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
         sources.plain(_union(world.by_team, pool.teams))
     for tag in pool.tags:
         sources.index("tag", tag)
-    for key, expression in pool.match:
-        value = ctx.evaluate(expression)
+    for (key, _), value in zip(pool.match, values[1:], strict=True):
         if value is None:
             return []
-        text = str(value)
-        sources.index(key, text.lower() if key == "city" else text)
+        sources.index(key, value.lower() if key == "city" else value)
     if pool.members is not None:
         members = [m for m in pool.members if m in world.agents]
         if not sources.lists:
@@ -136,6 +153,35 @@ def agent_candidates(ctx: Context, pool: Pool) -> list[str]:
     if not sources.lists:
         return list(world.agents)
     return sources.intersection(())
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """A pool's candidates for some lead values, split by what the world alone decides (the
+    paused flag).  Computed once per world, pool and values (:meth:`World.memo`)."""
+
+    pool: Pool
+    order: tuple[str, ...]
+    paused: tuple[str, ...]  # candidates who are paused
+    active: tuple[str, ...]  # the others, in order
+
+    @classmethod
+    def of(cls, world: World, pool: Pool, values: tuple[str | None, ...]) -> Candidates:
+        order = tuple(agent_candidates(world, pool, values))
+        paused = world.paused
+        return cls(pool, order, tuple(a for a in order if a in paused),
+                   tuple(a for a in order if a not in paused))
+
+
+def candidates(ctx: Context, pool: Pool) -> tuple[Candidates, tuple[str | None, ...]]:
+    """The pool's candidates for this lead, and the lead values they depend on."""
+    values = lead_values(ctx, pool)
+    world = ctx.world
+    found: Candidates = world.memo(("agents", id(pool), values),
+                                   lambda: Candidates.of(world, pool, values))
+    if found.pool is not pool:  # another pool object now has that id
+        found = Candidates.of(world, pool, values)
+    return found, values
 
 
 def _on_duty(ctx: Context, pool: Pool, agent_id: str) -> bool:
@@ -152,14 +198,15 @@ def _on_duty(ctx: Context, pool: Pool, agent_id: str) -> bool:
 
 def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> PoolResult:
     """The pool's agents for this lead now, with exclusions counted per reason."""
-    order = agent_candidates(ctx, pool)
+    found, values = candidates(ctx, pool)
+    order = list(found.order)
     result = PoolResult(pool.name, order, [])
     if pool.match or "lead.office" in pool.offices:
-        result.key = rotation_key(ctx, pool)
+        result.key = rotation_key(pool, values)
     exclude = pool.exclude
     if pool.where is None and "at_capacity" not in exclude and (
             "off_duty" not in exclude or pool.calendar is None):
-        return _simple_exclusions(ctx, result, exclude, offered)
+        return _simple_exclusions(result, found, exclude, offered)
     paused = "paused" in exclude
     offered_set = set(offered) if "already_offered" in exclude else ()
     off_duty = "off_duty" in exclude and pool.calendar is not None
@@ -190,27 +237,28 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     return result
 
 
-def _simple_exclusions(ctx: Context, result: PoolResult, exclude: Sequence[str],
+def _simple_exclusions(result: PoolResult, found: Candidates, exclude: Sequence[str],
                        offered: Sequence[str]) -> PoolResult:
-    """Only paused / already offered apply: set arithmetic instead of a loop per agent."""
-    paused = ctx.world.paused if "paused" in exclude else frozenset()
-    offered_set = set(offered) if "already_offered" in exclude else set()
-    if not paused.isdisjoint(result.order):
-        result.excluded["paused"] = [a for a in result.order if a in paused]
+    """Only paused / already offered apply: the world's split, then the lead's offers."""
+    base = found.order
+    if "paused" in exclude:
+        base = found.active
+        if found.paused:
+            result.excluded["paused"] = list(found.paused)
+    offered_set = set(offered) if offered and "already_offered" in exclude else None
     if offered_set:
-        gone = [a for a in result.order if a in offered_set and a not in paused]
+        gone = [a for a in base if a in offered_set]
         if gone:
             result.excluded["already_offered"] = gone
-    if "paused" in result.excluded or "already_offered" in result.excluded:
-        result.eligible = [a for a in result.order if a not in paused and a not in offered_set]
-    else:
-        result.eligible = list(result.order)
+            result.eligible = [a for a in base if a not in offered_set]
+            return result
+    result.eligible = list(base)
     return result
 
 
 def resolve_offices(ctx: Context, pool: Pool) -> PoolResult:
     world = ctx.world
-    sources = _Sources(ctx)
+    sources = _Sources(world)
     if pool.members is not None:
         sources.plain([m for m in pool.members if m in world.offices])
     for key, expression in pool.match:

@@ -157,7 +157,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
 def run_pick_office(ctx: Context, step: PickOffice, rule: str) -> str:
     pool = ctx.ruleset.pools[step.pool]
     result = resolve_offices(ctx, pool)
-    ctx.trace.add("pool", lambda: result.summary("offices"), step.location, result.data)
+    ctx.trace.add("pool", ("pool",), step.location, result.data("offices"))
     if not result.eligible:
         ctx.trace.add("step", "No office to pick; going on.", step.location)
         return PASS

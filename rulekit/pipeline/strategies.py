@@ -64,7 +64,7 @@ def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | Non
     return Pick(chosen, f"Picked {ctx.agent_name(chosen)} by weight ({share:.0%} chance; "
                 f"draw {point:.2f} of {total:g}, seed {ctx.state.seed})",
                 {"strategy": "weighted", "chosen": chosen, "draw": point, "total": total,
-                 "weights": dict(zip(pool.eligible, weights, strict=True))})
+                 "weights": tuple(zip(pool.eligible, weights, strict=True))})
 
 
 def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
