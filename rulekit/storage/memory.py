@@ -1,13 +1,17 @@
 """The in-memory store: the reference adapter, and the one embedders use in their own tests.
 
 All of its state is in dictionaries behind one lock, so it is safe across threads of one
-process (not across processes: use SQLite or PostgreSQL for that).
+process (not across processes: use SQLite or PostgreSQL for that).  Like a database, it keeps
+each record as a row: a plain tuple of plain values, which the garbage collector stops
+tracking, so it does not walk millions of records at every full collection.  The objects the
+methods return (lead states, offers, traces, …) are built from the rows when read.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +30,7 @@ from rulekit.pipeline.effects import (
     SetOwner,
 )
 from rulekit.pipeline.facts import StaticFacts, identity_key
-from rulekit.pipeline.state import LeadState
+from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
     Assignment,
     AuditEntry,
@@ -39,6 +43,75 @@ from rulekit.storage.base import (
     StoredWorld,
 )
 from rulekit.trace import Trace
+
+# -- rows --------------------------------------------------------------------------------------
+# A row is an exact tuple of str, int, float, bool, None, datetime and tuples of those, its
+# items in the order of the fields of the class it stands for.  The collector stops tracking
+# such a tuple once it has stopped tracking the tuples inside it (a level per collection); it
+# never stops tracking lists, dicts, dataclass instances or tuple subclasses, nor a tuple
+# holding one of those (a list a caller put in a notification's variables, say: such a row
+# stays tracked, and costs what it did before).
+Row = tuple[Any, ...]
+
+# Where the store looks inside rows.
+_OFFER_LEAD, _OFFER_STATUS = 1, 4  # StoredOffer
+_TIMER_ID, _TIMER_DUE = 0, 2  # DueTimer
+_MESSAGE_ID, _MESSAGE_SENT_AT = 0, 8  # OutboxMessage
+_STATE_SERIAL = [f.name for f in fields(LeadState)].index("serial")
+
+
+def _state_converters() -> tuple[Callable[[LeadState], Row], Callable[[Row], LeadState]]:
+    """Lead state → row and back, written out field by field from the two dataclasses (the
+    pending offer or hold is a nested row).  ``get_state`` runs once per event: the state is
+    rebuilt by setting its slots directly, which takes half the time of the frozen dataclass's
+    ``__init__`` (it sets each field through ``object.__setattr__``)."""
+    names = [f.name for f in fields(LeadState)]
+    pending_names = [f.name for f in fields(Pending)]
+    env: dict[str, Any] = {"new": object.__new__, "LeadState": LeadState, "Pending": Pending}
+    for name in names:
+        env[f"set_{name}"] = LeadState.__dict__[name].__set__
+    for name in pending_names:
+        env[f"set_pending_{name}"] = Pending.__dict__[name].__set__
+    pending_row = "(" + "".join(f"p.{name}, " for name in pending_names) + ")"
+    items = "".join(f"(None if p is None else {pending_row}), " if name == "pending"
+                    else f"s.{name}, " for name in names)
+    at = names.index("pending")
+    source = "\n".join([
+        "def to_row(s):",
+        "    p = s.pending",
+        f"    return ({items})",
+        "def from_row(r):",
+        "    s = new(LeadState)",
+        *(f"    set_{name}(s, r[{i}])" for i, name in enumerate(names) if name != "pending"),
+        f"    p = r[{at}]",
+        "    if p is not None:",
+        "        q = new(Pending)",
+        *(f"        set_pending_{name}(q, p[{i}])" for i, name in enumerate(pending_names)),
+        "        p = q",
+        "    set_pending(s, p)",
+        "    return s",
+    ])
+    exec(source, env)  # made once, at import (as dataclasses makes __init__)
+    return env["to_row"], env["from_row"]
+
+
+_state_row, _state_of_row = _state_converters()
+
+
+def _trace_row(trace: Trace) -> Row:
+    return (trace.lead_id, trace.event, trace.at, trace.ruleset_version, trace.seed,
+            tuple(trace.lines))
+
+
+def _trace_of_row(row: Row) -> Trace:
+    return Trace(lead_id=row[0], event=row[1], at=row[2], ruleset_version=row[3],
+                 seed=row[4], lines=list(row[5]))
+
+
+def _message_of_row(row: Row) -> OutboxMessage:
+    """An outbox message; its row keeps the variables as a tuple of (name, value) pairs."""
+    return OutboxMessage(row[0], row[1], row[2], row[3], row[4], row[5], dict(row[6]),
+                         row[7], row[8])
 
 
 def contact_key_of(contact: Contact) -> str | None:
@@ -53,15 +126,15 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._leads: dict[str, Lead] = {}
         self._versions: dict[str, str] = {}
-        self._states: dict[str, LeadState] = {}
-        self._traces: dict[str, list[Trace]] = {}
-        self._offers: dict[str, StoredOffer] = {}
-        self._timers: dict[str, DueTimer] = {}
+        self._states: dict[str, Row] = {}  # LeadState rows
+        self._traces: dict[str, tuple[Row, ...]] = {}  # Trace rows of each lead, in order
+        self._offers: dict[str, Row] = {}  # StoredOffer rows
+        self._timers: dict[str, Row] = {}  # DueTimer rows
         self._leases: dict[str, tuple[str, float]] = {}
-        self._assignments: list[Assignment] = []
-        self._queue: list[QueueItem] = []
-        self._outbox: list[OutboxMessage] = []
-        self._conflicts: list[ReportConflict] = []
+        self._assignments: list[Row] = []  # Assignment rows
+        self._queue: list[Row] = []  # QueueItem rows
+        self._outbox: list[Row] = []  # OutboxMessage rows
+        self._conflicts: list[Row] = []  # ReportConflict rows
         self._facts = StaticFacts()
         self._rulesets: dict[str, StoredRuleset] = {}
         self._worlds: dict[str, StoredWorld] = {}
@@ -90,7 +163,8 @@ class MemoryStore:
         return self._leads.get(lead_id)
 
     def get_state(self, lead_id: str) -> LeadState | None:
-        return self._states.get(lead_id)
+        row = self._states.get(lead_id)
+        return None if row is None else _state_of_row(row)
 
     def lead_ids(self) -> Iterator[str]:
         return iter(list(self._leads))
@@ -100,7 +174,10 @@ class MemoryStore:
 
     def offer_lead(self, offer_id: str) -> str | None:
         offer = self._offers.get(offer_id)
-        return offer.lead_id if offer else None
+        if offer is None:
+            return None
+        lead: str = offer[_OFFER_LEAD]
+        return lead
 
     # -- one decision, atomically ----------------------------------------------------------
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
@@ -108,7 +185,7 @@ class MemoryStore:
                lead: Lead | None = None) -> None:
         with self._lock:
             current = self._states.get(lead_id)
-            current_serial = current.serial if current else None
+            current_serial = None if current is None else current[_STATE_SERIAL]
             if current_serial != expected_serial:
                 raise StaleState(f"lead {lead_id} changed since it was read")
             self._check(effects)
@@ -117,14 +194,14 @@ class MemoryStore:
                 self._versions[lead.id] = state.ruleset_version
             for effect in effects:
                 self._apply(lead_id, effect, now)
-            self._states[lead_id] = state
-            self._traces.setdefault(lead_id, []).append(trace)
+            self._states[lead_id] = _state_row(state)
+            self._traces[lead_id] = (*self._traces.get(lead_id, ()), _trace_row(trace))
 
     def _check(self, effects: Sequence[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, CloseOffer):
                 offer = self._offers.get(effect.offer_id)
-                if offer is None or offer.status != "open":
+                if offer is None or offer[_OFFER_STATUS] != "open":
                     raise StaleState(f"offer {effect.offer_id} is not open")
             elif isinstance(effect, AdvanceRotation):
                 last, _ = self._facts.rotation(effect.pool_key)
@@ -134,8 +211,7 @@ class MemoryStore:
     def _apply(self, lead_id: str, effect: Effect, now: datetime) -> None:
         facts = self._facts
         if isinstance(effect, AssignLead):
-            self._assignments.append(Assignment(lead_id, effect.agent, effect.how, now,
-                                                effect.rule))
+            self._assignments.append((lead_id, effect.agent, effect.how, now, effect.rule))
             facts.loads[effect.agent] = facts.loads.get(effect.agent, 0) + 1
         elif isinstance(effect, SetOwner):
             contact = facts.contacts.get(effect.contact_key)
@@ -152,32 +228,33 @@ class MemoryStore:
                 contact = contact.model_copy(update={"owners": owners})
             facts.contacts[effect.contact_key] = contact
         elif isinstance(effect, MakeOffer):
-            self._offers[effect.offer_id] = StoredOffer(
+            self._offers[effect.offer_id] = (
                 effect.offer_id, lead_id, effect.agents, effect.mode, "open", now,
                 effect.deadline, None, None, effect.rule)
             for agent in effect.agents:
                 facts.offered_at[agent] = now
         elif isinstance(effect, CloseOffer):
-            offer = self._offers[effect.offer_id]
-            self._offers[effect.offer_id] = StoredOffer(
-                offer.offer_id, offer.lead_id, offer.agents, offer.mode, effect.status,
-                offer.created_at, offer.deadline, effect.winner, now, offer.rule)
+            offer_id, offer_lead, agents, mode, _, created_at, deadline, _, _, rule = (
+                self._offers[effect.offer_id])
+            self._offers[effect.offer_id] = (offer_id, offer_lead, agents, mode, effect.status,
+                                             created_at, deadline, effect.winner, now, rule)
         elif isinstance(effect, ScheduleTimer):
-            self._timers[effect.timer_id] = DueTimer(effect.timer_id, lead_id, effect.due,
-                                                     effect.purpose)
+            self._timers[effect.timer_id] = (effect.timer_id, lead_id, effect.due,
+                                             effect.purpose)
         elif isinstance(effect, CancelTimer):
             self._timers.pop(effect.timer_id, None)
             self._leases.pop(effect.timer_id, None)
         elif isinstance(effect, EnqueueLead):
-            self._queue.append(QueueItem(lead_id, effect.queue, effect.reason, now))
+            self._queue.append((lead_id, effect.queue, effect.reason, now))
         elif isinstance(effect, SendNotification):
-            self._outbox.append(OutboxMessage(
+            self._outbox.append((
                 len(self._outbox) + 1, lead_id, effect.template, effect.to, effect.cc,
-                effect.subject, dict(effect.variables), now, None))
+                effect.subject, tuple(dict(effect.variables).items()), now, None))
         elif isinstance(effect, AdvanceRotation):
             facts.rotations[effect.pool_key] = (effect.agent, effect.index)
         elif isinstance(effect, ReportConflict):
-            self._conflicts.append(effect)
+            self._conflicts.append((effect.contact_key, effect.owner, effect.entered_by,
+                                    effect.scope_key))
 
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
@@ -190,50 +267,50 @@ class MemoryStore:
                          limit: int = 100) -> list[DueTimer]:
         stamp = now.timestamp()
         with self._lock:
-            due = sorted((t for t in self._timers.values() if t.due <= now),
-                         key=lambda t: (t.due, t.timer_id))
+            due = sorted((t for t in self._timers.values() if t[_TIMER_DUE] <= now),
+                         key=lambda t: (t[_TIMER_DUE], t[_TIMER_ID]))
             claimed: list[DueTimer] = []
             for timer in due:
-                holder = self._leases.get(timer.timer_id)
+                holder = self._leases.get(timer[_TIMER_ID])
                 if holder and holder[0] != worker and holder[1] > stamp:
                     continue
-                self._leases[timer.timer_id] = (worker, stamp + lease)
-                claimed.append(timer)
+                self._leases[timer[_TIMER_ID]] = (worker, stamp + lease)
+                claimed.append(DueTimer(*timer))
                 if len(claimed) >= limit:
                     break
             return claimed
 
     def next_timer_due(self) -> datetime | None:
         with self._lock:
-            return min((t.due for t in self._timers.values()), default=None)
+            return min((t[_TIMER_DUE] for t in self._timers.values()), default=None)
 
     # -- reading ---------------------------------------------------------------------------
     def traces(self, lead_id: str) -> list[Trace]:
-        return list(self._traces.get(lead_id, []))
+        return [_trace_of_row(row) for row in self._traces.get(lead_id, ())]
 
     def offers(self, lead_id: str | None = None) -> list[StoredOffer]:
-        return [o for o in self._offers.values() if lead_id is None or o.lead_id == lead_id]
+        return [StoredOffer(*o) for o in list(self._offers.values())
+                if lead_id is None or o[_OFFER_LEAD] == lead_id]
 
     def assignments(self, lead_id: str | None = None) -> list[Assignment]:
-        return [a for a in self._assignments if lead_id is None or a.lead_id == lead_id]
+        return [Assignment(*a) for a in self._assignments
+                if lead_id is None or a[0] == lead_id]
 
     def queue_items(self, queue: str | None = None) -> list[QueueItem]:
-        return [q for q in self._queue if queue is None or q.queue == queue]
+        return [QueueItem(*q) for q in self._queue if queue is None or q[1] == queue]
 
     def outbox(self, *, unsent_only: bool = False) -> list[OutboxMessage]:
-        return [m for m in self._outbox if not unsent_only or m.sent_at is None]
+        return [_message_of_row(m) for m in self._outbox
+                if not unsent_only or m[_MESSAGE_SENT_AT] is None]
 
     def mark_sent(self, message_ids: Sequence[int], at: datetime) -> None:
         wanted = set(message_ids)
         with self._lock:
-            self._outbox = [
-                OutboxMessage(m.message_id, m.lead_id, m.template, m.to, m.cc, m.subject,
-                              m.variables, m.created_at, at) if m.message_id in wanted else m
-                for m in self._outbox
-            ]
+            self._outbox = [(*m[:_MESSAGE_SENT_AT], at) if m[_MESSAGE_ID] in wanted else m
+                            for m in self._outbox]
 
     def conflicts(self) -> list[ReportConflict]:
-        return list(self._conflicts)
+        return [ReportConflict(*c) for c in self._conflicts]
 
     def contact(self, key: str) -> Contact | None:
         return self._facts.contact(key)
