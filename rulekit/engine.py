@@ -167,18 +167,20 @@ class Engine:
         already received (a replayed webhook), whose first decision stands.
 
         The lead is stored in the same transaction as its first decision: one write per
-        lead, and no lead without a decision."""
+        lead, and no lead without a decision.  New leads are the common case, so the store is
+        not asked first: a replayed lead's decision is refused by the store (its state row
+        exists), and only then is the lead looked up."""
         event = LeadReceived(lead)
         for attempt in range(MAX_RETRIES):
-            if self.store.get_state(lead.id) is not None:
-                return None
             at = now or self.clock.now()
             decision = decide(self.ruleset, self.world, self.store.facts(), None, lead, event,
                               at)
             try:
                 self.store.commit(lead.id, None, decision.state, decision.effects,
                                   decision.trace, at, lead=lead)
-            except StaleState:  # another submitter's decision, or a moved cursor: look again
+            except StaleState:  # a replay, another submitter's decision, or a moved cursor
+                if self.store.get_state(lead.id) is not None:
+                    return None
                 _backoff(attempt)
                 continue
             return decision

@@ -94,6 +94,12 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+#: Compact JSON text with :func:`json_default` (one encoder: ``json.dumps`` with options builds
+#: a new one per call, which costs more than encoding a small value).
+encode_json: Callable[[Any], str] = json.JSONEncoder(
+    default=json_default, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -147,10 +153,9 @@ class Trace:
         """The stored form, as stores write it: compact JSON whose ``lines`` are
         ``[kind, text, where, data]`` arrays, a message kept as ``[key, *args]`` and worded
         when read (:meth:`from_json` reads this form and the :meth:`to_json` form)."""
-        return json.dumps({"lead": self.lead_id, "event": self.event,
-                           "at": self.at.isoformat(), "ruleset_version": self.ruleset_version,
-                           "seed": self.seed, "lines": self.lines},
-                          default=json_default, ensure_ascii=False, separators=(",", ":"))
+        return encode_json({"lead": self.lead_id, "event": self.event,
+                            "at": self.at.isoformat(), "ruleset_version": self.ruleset_version,
+                            "seed": self.seed, "lines": self.lines})
 
     def to_json(self) -> dict[str, Any]:
         data = self._plain()

@@ -61,7 +61,7 @@ from rulekit.storage.sql_schema import (
     SchemaTooNew,
     migration_statements,
 )
-from rulekit.trace import Trace, json_default
+from rulekit.trace import Trace, encode_json
 
 __all__ = [
     "GLOBAL",
@@ -99,7 +99,7 @@ def read_optional_instant(value: Any) -> datetime | None:
 def _dumps(value: Any) -> str:
     """JSON text; values ``json`` does not know (notification variables may hold any value)
     are converted as traces convert them."""
-    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    return encode_json(value)
 
 
 _STATE_FIELDS = tuple(f.name for f in fields(LeadState))

@@ -19,10 +19,10 @@ from typing import Any
 from rulekit.storage.sql import SQLITE, SqlStore, Tx
 
 
-def _param(value: Any) -> Any:
-    if isinstance(value, datetime):  # already in UTC: fixed-width text sorts like instants
-        return value.isoformat(timespec="microseconds")
-    return value
+def _params(values: Sequence[Any]) -> list[Any]:
+    # instants are already in UTC: fixed-width text sorts like instants
+    return [v.isoformat(timespec="microseconds") if isinstance(v, datetime) else v
+            for v in values]
 
 
 class _SqliteTx(Tx):
@@ -30,15 +30,15 @@ class _SqliteTx(Tx):
         self._conn = conn
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._conn.execute(sql, [_param(p) for p in params]).rowcount
+        return self._conn.execute(sql, _params(params)).rowcount
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._conn.execute(
-            sql, [_param(p) for p in params]).fetchone()
+            sql, _params(params)).fetchone()
         return row
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self._conn.execute(sql, [_param(p) for p in params]).fetchall())
+        return list(self._conn.execute(sql, _params(params)).fetchall())
 
 
 class SQLiteStore(SqlStore):
