@@ -55,9 +55,6 @@ class PoolResult:
                               for reason, ids in self.excluded.items()),
         }
 
-    def summary(self, noun: str = "agents") -> str:
-        return word_pool(self.data(noun))
-
 
 @message("pool")
 def word_pool(data: Mapping[str, Any]) -> str:
@@ -177,10 +174,10 @@ def candidates(ctx: Context, pool: Pool) -> tuple[Candidates, tuple[str | None, 
     """The pool's candidates for this lead, and the lead values they depend on."""
     values = lead_values(ctx, pool)
     world = ctx.world
+    # keyed by the pool's id: the entry holds the pool, so no other object can take that id
+    # while the entry lives
     found: Candidates = world.memo(("agents", id(pool), values),
                                    lambda: Candidates.of(world, pool, values))
-    if found.pool is not pool:  # another pool object now has that id
-        found = Candidates.of(world, pool, values)
     return found, values
 
 

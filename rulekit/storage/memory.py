@@ -10,9 +10,10 @@ methods return (lead states, offers, traces, …) are built from the rows when r
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from rulekit.model import Contact, Lead
@@ -57,45 +58,26 @@ Row = tuple[Any, ...]
 _OFFER_LEAD, _OFFER_STATUS = 1, 4  # StoredOffer
 _TIMER_ID, _TIMER_DUE = 0, 2  # DueTimer
 _MESSAGE_ID, _MESSAGE_SENT_AT = 0, 8  # OutboxMessage
-_STATE_SERIAL = [f.name for f in fields(LeadState)].index("serial")
+_STATE_FIELDS = tuple(f.name for f in fields(LeadState))
+_STATE_SERIAL = _STATE_FIELDS.index("serial")
+_STATE_PENDING = _STATE_FIELDS.index("pending")
+_state_values = attrgetter(*_STATE_FIELDS)
+_pending_values = attrgetter(*(f.name for f in fields(Pending)))
 
 
-def _state_converters() -> tuple[Callable[[LeadState], Row], Callable[[Row], LeadState]]:
-    """Lead state → row and back, written out field by field from the two dataclasses (the
-    pending offer or hold is a nested row).  ``get_state`` runs once per event: the state is
-    rebuilt by setting its slots directly, which takes half the time of the frozen dataclass's
-    ``__init__`` (it sets each field through ``object.__setattr__``)."""
-    names = [f.name for f in fields(LeadState)]
-    pending_names = [f.name for f in fields(Pending)]
-    env: dict[str, Any] = {"new": object.__new__, "LeadState": LeadState, "Pending": Pending}
-    for name in names:
-        env[f"set_{name}"] = LeadState.__dict__[name].__set__
-    for name in pending_names:
-        env[f"set_pending_{name}"] = Pending.__dict__[name].__set__
-    pending_row = "(" + "".join(f"p.{name}, " for name in pending_names) + ")"
-    items = "".join(f"(None if p is None else {pending_row}), " if name == "pending"
-                    else f"s.{name}, " for name in names)
-    at = names.index("pending")
-    source = "\n".join([
-        "def to_row(s):",
-        "    p = s.pending",
-        f"    return ({items})",
-        "def from_row(r):",
-        "    s = new(LeadState)",
-        *(f"    set_{name}(s, r[{i}])" for i, name in enumerate(names) if name != "pending"),
-        f"    p = r[{at}]",
-        "    if p is not None:",
-        "        q = new(Pending)",
-        *(f"        set_pending_{name}(q, p[{i}])" for i, name in enumerate(pending_names)),
-        "        p = q",
-        "    set_pending(s, p)",
-        "    return s",
-    ])
-    exec(source, env)  # made once, at import (as dataclasses makes __init__)
-    return env["to_row"], env["from_row"]
+def _state_row(state: LeadState) -> Row:
+    """A lead state as a row; its pending offer or hold is a nested row."""
+    row: Row = _state_values(state)
+    if state.pending is None:
+        return row
+    return (*row[:_STATE_PENDING], _pending_values(state.pending), *row[_STATE_PENDING + 1:])
 
 
-_state_row, _state_of_row = _state_converters()
+def _state_of_row(row: Row) -> LeadState:
+    pending = row[_STATE_PENDING]
+    if pending is None:
+        return LeadState(*row)
+    return LeadState(*(*row[:_STATE_PENDING], Pending(*pending), *row[_STATE_PENDING + 1:]))
 
 
 def _trace_row(trace: Trace) -> Row:
