@@ -19,12 +19,14 @@ from rulekit.errors import SourceLocation
 
 #: A message worded when the trace is read: ``(key, *args)`` with ``MESSAGES[key]`` called as
 #: ``wording(entry_data, *args)``.  Arguments are plain values (str, int, float, bool, None,
-#: datetime, or tuples of those), never objects of the decision.
+#: or tuples of those), never objects of the decision.
 Message = tuple[Any, ...]
 Text = str | Message
 Wording = Callable[..., str]
 #: An entry's data as a line keeps it: ``(name, value)`` pairs.  Values are plain: str, int,
-#: float, bool, None, datetime, or tuples of those (a nested mapping is a tuple of pairs).
+#: float, bool, None, or tuples of those (a nested mapping is a tuple of pairs; an instant is
+#: ISO 8601 text, as in the JSON form).  So a line reads the same from every store, and the
+#: memory store can keep a trace as one compact blob (``marshal``).
 Pairs = tuple[tuple[str, Any], ...]
 Line = tuple[str, Text, str | None, Pairs | None]
 
@@ -42,7 +44,7 @@ def message(key: str) -> Callable[[Wording], Wording]:
 class TraceEntry(NamedTuple):
     """One line of a trace, made of plain values only.
 
-    A trace keeps its lines as plain tuples of strings, numbers, datetimes and containers of
+    A trace keeps its lines as plain tuples of strings, numbers and containers of
     those — so a store holding millions of traces in memory gives the garbage collector nothing
     to walk (the collector stops tracking such tuples; it never stops tracking instances of a
     tuple subclass, which is why :attr:`Trace.entries` builds these views only when read).

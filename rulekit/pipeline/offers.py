@@ -42,8 +42,8 @@ def _zone(ruleset: RuleSet, calendar: str | None) -> str | None:
 @message("offer")
 def word_offer(data: Mapping[str, Any], who: str, zone: str | None, business: str) -> str:
     """'Offered to Jordan Lee (a1) until Tue 2026-11-24 12:00 EST (2 business_hours of …).'"""
-    deadline: datetime | str | None = data["deadline"]
-    if isinstance(deadline, str):  # read back from a stored trace
+    deadline: datetime | str | None = data["deadline"]  # ISO 8601 text (older traces: a datetime)
+    if isinstance(deadline, str):
         deadline = datetime.fromisoformat(deadline)
     if deadline is None:
         until = " with no deadline"
@@ -76,7 +76,8 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
     business = (f" ({duration} of {calendar or 'wall-clock time'})"
                 if deadline is not None and duration is not None and duration.business else "")
     ctx.trace.add("offer", ("offer", who, _zone(ctx.ruleset, calendar), business),
-                  data={"offer": offer_id, "agents": agents, "deadline": deadline,
+                  data={"offer": offer_id, "agents": agents,
+                        "deadline": None if deadline is None else deadline.isoformat(),
                         "mode": mode})
     ctx.notification(notify, offered=agents)
     return WAIT

@@ -150,7 +150,7 @@ def run_hold(ctx: Context, step: Hold, rule: str) -> str:
     local = calendar.local(until)
     ctx.trace.add("step", f"Held until '{step.until_open}' opens at "
                   f"{local:%a %Y-%m-%d %H:%M %Z}.", step.location,
-                  {"until": until, "calendar": step.until_open})
+                  {"until": until.isoformat(), "calendar": step.until_open})
     return WAIT
 
 
