@@ -56,11 +56,11 @@ def sample_rows(folder: Path) -> dict[str, str]:
     engine = Engine(ruleset, world, store, clock=ManualClock(T0))
     decision = engine.receive(lead("LEADID", source="race.example"), T0)
     assert decision is not None
-    from rulekit.storage.sql import _dumps
+    from rulekit.storage.sql_writes import to_json
 
     return {"lead": lead("LEADID", source="race.example").model_dump_json(),
-            "state": _dumps(decision.state.to_dict()),
-            "trace": _dumps(decision.trace.to_json()),
+            "state": to_json(decision.state.to_dict()),
+            "trace": to_json(decision.trace.to_json()),
             "agents": json.dumps(["a1", "a2", "a3", "a4"]),
             "vars": "{}"}
 

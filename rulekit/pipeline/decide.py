@@ -331,12 +331,12 @@ def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
 def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None, lead: Lead,
            event: Event, now: datetime) -> Decision:
     """Decide what ``event`` does to the lead.  Pure: same inputs, same decision."""
-    if state is None:
-        state = LeadState(lead_id=lead.id, ruleset_version=ruleset.version,
-                          seed=lead_seed(lead.id))
-    if state.office and lead.office != state.office:
-        lead = lead.model_copy(update={"office": state.office})
-    state = state.clone()  # the working copy that Context.update changes
+    if state is None:  # a new state is the decision's own working copy
+        state = LeadState(lead.id, ruleset.version, lead_seed(lead.id))
+    else:
+        if state.office and lead.office != state.office:
+            lead = lead.model_copy(update={"office": state.office})
+        state = state.clone()  # the working copy that Context.update changes
     trace = Trace(lead.id, event.kind, now, state.ruleset_version, state.seed)
     ctx = Context(ruleset, world, facts, now, lead, state, trace,
                   f"{state.seed}:{state.serial}:{event.kind}")

@@ -9,7 +9,7 @@ so workers never wait for each other's timers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from rulekit.storage.base import StaleState
 from rulekit.storage.sql import POSTGRES, SqlStore, Tx
+from rulekit.storage.sql_writes import Write
 
 #: Serialises schema creation and upgrades between processes opening the same database.
 _MIGRATION_LOCK = 0x72756C656B6974  # "rulekit"
@@ -30,18 +31,25 @@ class _PgTx(Tx):
                  pipeline: psycopg.Pipeline | None = None) -> None:
         self._cursor = cursor
         self._pipeline = pipeline
-        self.pipelined = pipeline is not None
 
-    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], int]:
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """Pipelined: every statement is sent, then one sync brings the row counts back."""
         if self._pipeline is None:
-            return super().later(sql, params)
-        cursor = self._cursor.connection.cursor()  # one cursor per result kept
-        cursor.execute(sql.replace("?", "%s"), params)
-        return lambda: cursor.rowcount
-
-    def sync(self) -> None:
-        if self._pipeline is not None:
-            self._pipeline.sync()
+            super().write_all(writes)
+            return
+        connection = self._cursor.connection
+        checked: list[tuple[psycopg.Cursor[tuple[Any, ...]], str]] = []
+        for sql, params, problem in writes:
+            if problem is None:
+                self._cursor.execute(sql.replace("?", "%s"), params)
+            else:
+                cursor = connection.cursor()  # its own cursor: the count is read after sync
+                cursor.execute(sql.replace("?", "%s"), params)
+                checked.append((cursor, problem))
+        self._pipeline.sync()
+        for cursor, problem in checked:
+            if cursor.rowcount != 1:
+                raise StaleState(problem)
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         self._cursor.execute(sql.replace("?", "%s"), params)

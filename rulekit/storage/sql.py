@@ -17,28 +17,15 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rulekit import __version__
 from rulekit.model import Contact, Lead
-from rulekit.pipeline.effects import (
-    AdvanceRotation,
-    AssignLead,
-    CancelTimer,
-    CloseOffer,
-    Effect,
-    EnqueueLead,
-    MakeOffer,
-    ReportConflict,
-    ScheduleTimer,
-    SendNotification,
-    SetOwner,
-)
-from rulekit.pipeline.state import LeadState, Pending
+from rulekit.pipeline.effects import Effect, ReportConflict
+from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
     Assignment,
     AuditEntry,
@@ -61,7 +48,15 @@ from rulekit.storage.sql_schema import (
     SchemaTooNew,
     migration_statements,
 )
-from rulekit.trace import Trace, encode_json
+from rulekit.storage.sql_writes import (
+    Stamp,
+    Write,
+    contact_json,
+    decision_writes,
+    instant,
+    to_json,
+)
+from rulekit.trace import Trace
 
 __all__ = [
     "GLOBAL",
@@ -74,18 +69,12 @@ __all__ = [
     "SqlFacts",
     "SqlStore",
     "Tx",
+    "Write",
     "migration_statements",
 ]
 
 
 # -- values ------------------------------------------------------------------------------------
-def instant(value: datetime) -> datetime:
-    """Instants are stored in UTC (a naive datetime is taken to be UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def read_instant(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -94,34 +83,6 @@ def read_instant(value: Any) -> datetime:
 
 def read_optional_instant(value: Any) -> datetime | None:
     return None if value is None else read_instant(value)
-
-
-def _dumps(value: Any) -> str:
-    """JSON text; values ``json`` does not know (notification variables may hold any value)
-    are converted as traces convert them."""
-    return encode_json(value)
-
-
-_STATE_FIELDS = tuple(f.name for f in fields(LeadState))
-_PENDING_FIELDS = tuple(f.name for f in fields(Pending))
-
-
-def state_json(state: LeadState) -> str:
-    """``LeadState.to_dict()`` as JSON, without its deep copy (every field is an immutable
-    value; tuples become JSON arrays)."""
-    data = {name: getattr(state, name) for name in _STATE_FIELDS}
-    pending = state.pending
-    if pending is not None:
-        plain = {name: getattr(pending, name) for name in _PENDING_FIELDS}
-        if pending.deadline is not None:
-            plain["deadline"] = pending.deadline.isoformat()
-        data["pending"] = plain
-    return _dumps(data)
-
-
-def contact_json(contact: Contact) -> str:
-    """A contact's own fields; its owners live in ``contact_owners``."""
-    return contact.model_dump_json(exclude={"owner", "owners"})
 
 
 def contact_owner_rows(contact: Contact) -> list[tuple[str, str]]:
@@ -148,16 +109,12 @@ class Tx(ABC):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query."""
 
-    #: Whether statements are sent in a pipeline (their results arrive at :meth:`sync`).
-    pipelined = False
-
-    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], int]:
-        """Execute a statement; its changed-row count, to read after :meth:`sync`."""
-        changed = self.run(sql, params)
-        return lambda: changed
-
-    def sync(self) -> None:  # noqa: B027  (a no-op unless pipelined)
-        """Wait for the results of the statements sent so far."""
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """Execute the writes in order; raise :class:`StaleState` when a write that names a
+        problem did not change exactly one row."""
+        for sql, params, problem in writes:
+            if self.run(sql, params) != 1 and problem is not None:
+                raise StaleState(problem)
 
 
 class SqlFacts:
@@ -307,6 +264,9 @@ class SqlStore(ABC):
         return None if row is None else str(row[0])
 
     # -- one decision, in one transaction ----------------------------------------------------
+    #: An instant as the database takes it (a UTC datetime, or text where instants are text).
+    stamp: Stamp = staticmethod(instant)
+
     def committing(self) -> AbstractContextManager[Tx]:
         """The transaction of :meth:`commit` (adapters may pipeline its statements)."""
         return self.writing()
@@ -314,124 +274,10 @@ class SqlStore(ABC):
     def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
                effects: Sequence[Effect], trace: Trace, now: datetime,
                lead: Lead | None = None) -> None:
-        j = self.dialect.json_param
-        at = instant(now)
-        state_text = state_json(state)
-        trace_text = trace.dumps()
+        writes = decision_writes(self.dialect, self.stamp, lead_id, expected_serial, state,
+                                 effects, trace, now, lead)
         with self.committing() as tx:
-            checks: list[tuple[Callable[[], int], str]] = []
-            if lead is not None:  # stored with its first decision (no-op if already there)
-                tx.later("INSERT INTO leads (id, ruleset_version, lead)"
-                         f" VALUES (?, ?, {j}) ON CONFLICT (id) DO NOTHING",
-                         (lead.id, state.ruleset_version, lead.model_dump_json()))
-            if expected_serial is None:  # the first decision: the row must not exist yet
-                changed = tx.later(
-                    f"INSERT INTO lead_states (lead_id, serial, state) VALUES (?, ?, {j})"
-                    " ON CONFLICT (lead_id) DO NOTHING", (lead_id, state.serial, state_text))
-            else:
-                changed = tx.later(
-                    f"UPDATE lead_states SET serial = ?, state = {j}"
-                    " WHERE lead_id = ? AND serial = ?",
-                    (state.serial, state_text, lead_id, expected_serial))
-            self._expect(tx, checks, changed, f"lead {lead_id} changed since it was read")
-            loads: dict[str, int] = {}
-            offered: set[str] = set()
-            for effect in effects:
-                self._apply(tx, checks, lead_id, effect, at, loads, offered)
-            # agents last, in one order, so concurrent decisions never deadlock on them
-            agents = sorted(loads.keys() | offered)
-            if agents:
-                values: list[Any] = []
-                for agent in agents:
-                    values += (agent, loads.get(agent, 0), at if agent in offered else None)
-                tx.later("INSERT INTO agents (agent, load, last_offered) VALUES "
-                         + ", ".join(["(?, ?, ?)"] * len(agents))
-                         + " ON CONFLICT (agent) DO UPDATE SET"
-                         " load = agents.load + excluded.load,"
-                         " last_offered = COALESCE(excluded.last_offered, agents.last_offered)",
-                         values)
-            tx.later(f"INSERT INTO traces (lead_id, trace) VALUES (?, {j})",
-                     (lead_id, trace_text))
-            if tx.pipelined:
-                tx.sync()
-                for count, problem in checks:
-                    if count() != 1:
-                        raise StaleState(problem)
-
-    @staticmethod
-    def _expect(tx: Tx, checks: list[tuple[Callable[[], int], str]],
-                count: Callable[[], int], problem: str) -> None:
-        """One row must have changed, else :class:`StaleState` (at once, or at the sync)."""
-        if tx.pipelined:
-            checks.append((count, problem))
-        elif count() != 1:
-            raise StaleState(problem)
-
-    def _apply(self, tx: Tx, checks: list[tuple[Callable[[], int], str]], lead_id: str,
-               effect: Effect, at: datetime, loads: dict[str, int], offered: set[str]) -> None:
-        j = self.dialect.json_param
-        if isinstance(effect, AssignLead):
-            tx.later("INSERT INTO assignments (lead_id, agent, how, at, rule)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     (lead_id, effect.agent, effect.how, at, effect.rule))
-            loads[effect.agent] = loads.get(effect.agent, 0) + 1
-        elif isinstance(effect, SetOwner):
-            kind, _, value = effect.contact_key.partition(":")
-            blank = Contact(id=effect.contact_key, email=value if kind == "email" else None,
-                            phone=value if kind == "phone" else None)
-            tx.later(f"INSERT INTO contacts (key, contact) VALUES (?, {j})"
-                     " ON CONFLICT (key) DO NOTHING", (effect.contact_key, contact_json(blank)))
-            # the first owner stays
-            tx.later("INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)"
-                     " ON CONFLICT (contact_key, scope) DO NOTHING",
-                     (effect.contact_key, effect.scope_key, effect.agent))
-        elif isinstance(effect, MakeOffer):
-            # an offer id already stored means a racing decision of the same lead won
-            made = tx.later("INSERT INTO offers (id, lead_id, agents, mode, status, created_at,"
-                            f" deadline, rule) VALUES (?, ?, {j}, ?, 'open', ?, ?, ?)"
-                            " ON CONFLICT (id) DO NOTHING",
-                            (effect.offer_id, lead_id, _dumps(list(effect.agents)), effect.mode,
-                             at, instant(effect.deadline) if effect.deadline else None,
-                             effect.rule))
-            self._expect(tx, checks, made, f"offer {effect.offer_id} exists already")
-            offered.update(effect.agents)
-        elif isinstance(effect, CloseOffer):
-            closed = tx.later("UPDATE offers SET status = ?, winner = ?, closed_at = ?"
-                              " WHERE id = ? AND status = 'open'",
-                              (effect.status, effect.winner, at, effect.offer_id))
-            self._expect(tx, checks, closed, f"offer {effect.offer_id} is not open")
-        elif isinstance(effect, ScheduleTimer):
-            tx.later("INSERT INTO timers (id, lead_id, due, purpose) VALUES (?, ?, ?, ?)"
-                     " ON CONFLICT (id) DO UPDATE SET lead_id = excluded.lead_id,"
-                     " due = excluded.due, purpose = excluded.purpose",
-                     (effect.timer_id, lead_id, instant(effect.due), effect.purpose))
-        elif isinstance(effect, CancelTimer):
-            tx.later("DELETE FROM timers WHERE id = ?", (effect.timer_id,))
-        elif isinstance(effect, EnqueueLead):
-            tx.later("INSERT INTO queue_items (lead_id, queue, reason, at) VALUES (?, ?, ?, ?)",
-                     (lead_id, effect.queue, effect.reason, at))
-        elif isinstance(effect, SendNotification):
-            tx.later("INSERT INTO outbox (lead_id, template, recipients, cc, subject, variables,"
-                     f" created_at) VALUES (?, ?, {j}, {j}, ?, {j}, ?)",
-                     (lead_id, effect.template, _dumps(list(effect.to)), _dumps(list(effect.cc)),
-                      effect.subject, _dumps(dict(effect.variables)), at))
-        elif isinstance(effect, AdvanceRotation):
-            # one statement: a pool's first turn inserts the cursor; later turns move it only
-            # if it is still where the decision read it (rows are never deleted, so a cursor
-            # read as missing is missing or was inserted since — then 0 rows change)
-            moved = tx.later("INSERT INTO rotations (pool_key, last_agent, last_index)"
-                             " VALUES (?, ?, ?) ON CONFLICT (pool_key) DO UPDATE SET"
-                             " last_agent = excluded.last_agent,"
-                             " last_index = excluded.last_index"
-                             " WHERE rotations.last_agent IS NOT DISTINCT FROM ?",
-                             (effect.pool_key, effect.agent, effect.index, effect.previous))
-            self._expect(tx, checks, moved, f"rotation of {effect.pool_key} moved")
-        elif isinstance(effect, ReportConflict):
-            tx.later("INSERT INTO conflicts (lead_id, contact_key, owner, entered_by, scope_key)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     (lead_id, effect.contact_key, effect.owner, effect.entered_by,
-                      effect.scope_key))
-        # DropLead and RejectAction change nothing stored: the state and trace say it all
+            tx.write_all(writes)
 
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
@@ -559,7 +405,7 @@ class SqlStore(ABC):
                        " activated_by = excluded.activated_by", (kind, version, at, by))
             tx.run("INSERT INTO audit (at, actor, action, detail)"
                    f" VALUES (?, ?, ?, {self.dialect.json_param})",
-                   (at, by, action, _dumps(dict(detail))))
+                   (at, by, action, to_json(dict(detail))))
 
     def active_versions(self) -> dict[str, str]:
         with self.reading() as tx:

@@ -16,13 +16,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rulekit.storage.base import StaleState
 from rulekit.storage.sql import SQLITE, SqlStore, Tx
+from rulekit.storage.sql_writes import Write, instant
+
+
+def _stamp(value: datetime) -> str:
+    """Instants are UTC ISO 8601 text of fixed width, which sorts like the instants."""
+    return instant(value).isoformat(timespec="microseconds")
 
 
 def _params(values: Sequence[Any]) -> list[Any]:
-    # instants are already in UTC: fixed-width text sorts like instants
-    return [v.isoformat(timespec="microseconds") if isinstance(v, datetime) else v
-            for v in values]
+    return [_stamp(v) if isinstance(v, datetime) else v for v in values]
 
 
 class _SqliteTx(Tx):
@@ -40,6 +45,12 @@ class _SqliteTx(Tx):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._conn.execute(sql, _params(params)).fetchall())
 
+    def write_all(self, writes: Sequence[Write]) -> None:
+        execute = self._conn.execute  # parameters are in the database's form already
+        for sql, params, problem in writes:
+            if execute(sql, params).rowcount != 1 and problem is not None:
+                raise StaleState(problem)
+
 
 class SQLiteStore(SqlStore):
     """Implements :class:`rulekit.storage.base.Store` in a SQLite database file.
@@ -48,6 +59,7 @@ class SQLiteStore(SqlStore):
     process.  ``path`` may be ``":memory:"`` (a private database, for tests)."""
 
     dialect = SQLITE
+    stamp = staticmethod(_stamp)
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
         self.path = str(path)

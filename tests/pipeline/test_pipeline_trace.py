@@ -7,12 +7,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pipeline_helpers import make_lead
 
 from rulekit.config.project import check_paths
 from rulekit.engine import Engine, ManualClock
 from rulekit.storage import MemoryStore
-from rulekit.trace import Trace
+from rulekit.trace import Trace, encode_json
 
 FOLDER = Path(__file__).resolve().parents[2] / "rules" / "homesconnect"
 #: Tuesday 2026-12-01 10:00 in New York.
@@ -147,3 +149,22 @@ def test_memory_store_keeps_lines_it_cannot_pack() -> None:
     assert kept.entries[0].data == {"when": NOW, "set": frozenset({1})}
     plain = engine.store.traces(lead.id)[0]
     assert plain.lines == decision.trace.lines
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_encode_json_writes_what_json_dumps_writes(value: object) -> None:
+    assert encode_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(encode_json(value)) == json.loads(json.dumps(value))
+
+
+def test_encode_json_converts_other_values_like_the_json_form() -> None:
+    assert encode_json({"at": NOW, "set": frozenset({"b", "a"})}) == (
+        '{"at":"2026-12-01T15:00:00+00:00","set":["a","b"]}')
