@@ -1,6 +1,7 @@
 """Leads per second through the Engine on SQLite and PostgreSQL, against raw driver writes.
 
-    python bench/storage.py [--leads 2000] [--only sqlite|postgres] [--pg URL] [--profile]
+    python bench/storage.py [--leads 2000] [--repeat 3] [--only sqlite|postgres] [--pg URL]
+                            [--profile]
 
 For each database, in the same run:
 
@@ -10,9 +11,10 @@ For each database, in the same run:
 * **raw** — the same rows written straight through ``sqlite3`` / psycopg, one transaction per
   lead, with JSON prepared beforehand (the floor: no deciding, no reading, no serialising).
 
-Prints both rates and their ratio (target: engine ≥ 60% of raw), and where the engine's time
-goes (deciding, the store's reads, its writes).  ``--profile`` adds a cProfile top 25.
-Exit code 1 if a target is missed.
+Each side runs ``--repeat`` rounds, alternating, on fresh databases; the best round of each
+counts.  Prints both rates and their ratio (target: engine ≥ 60% of raw), and — from a separate
+instrumented run — where the engine's time goes (deciding, the store's reads, its writes).
+``--profile`` adds a cProfile top 25.  Exit code 1 if a target is missed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -173,18 +175,23 @@ def timed_decide(into: dict[str, float]) -> Iterator[None]:
         engine_module.decide = original
 
 
-def through_engine(url: str, folder: Path, leads: list[str], profile: bool
-                   ) -> tuple[float, dict[str, float]]:
+def through_engine(url: str, folder: Path, leads: list[str], *, timed: bool = False,
+                   profile: bool = False) -> tuple[float, dict[str, float]]:
+    """Seconds to submit the leads through an Engine on a fresh store at ``url``; with
+    ``timed``, also where the time went (the wrappers that measure it cost time, so the rate
+    comes from a run without them)."""
     ruleset, world = compile_rules(folder)
     store = open_store(url)
-    timed = Timed(store)
-    engine = Engine(ruleset, world, timed, clock=ManualClock(T0))  # type: ignore[arg-type]
+    wrapper = Timed(store) if timed else None
+    engine = Engine(ruleset, world, wrapper or store,  # type: ignore[arg-type]
+                    clock=ManualClock(T0))
     made = [lead(lead_id, source="race.example") for lead_id in leads]
     engine.submit(lead("warm-up", source="race.example"), T0)
-    timed.seconds.clear()
     parts: dict[str, float] = {}
     profiler = cProfile.Profile() if profile else None
-    with timed_decide(parts):
+    with timed_decide(parts) if timed else nullcontext():
+        if wrapper:
+            wrapper.seconds.clear()
         if profiler:
             profiler.enable()
         started = time.perf_counter()
@@ -194,35 +201,43 @@ def through_engine(url: str, folder: Path, leads: list[str], profile: bool
         if profiler:
             profiler.disable()
     getattr(store, "close", lambda: None)()
-    parts.update({f"store.{k}": v for k, v in timed.seconds.items()})
+    if wrapper:
+        parts.update({f"store.{k}": v for k, v in wrapper.seconds.items()})
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     return elapsed, parts
 
 
 def bench(kind: str, fresh: Callable[[], str], raw: Callable[[str, list[str], dict[str, str]],
-          float], folder: Path, n: int, profile: bool) -> bool:
+          float], folder: Path, n: int, repeat: int, profile: bool) -> bool:
+    """Best of ``repeat`` rounds for each side, the sides alternating within a round (so a
+    slow spell of the machine hits both), each round on fresh databases."""
     rows = sample_rows(folder)
-    engine_url, raw_url = fresh(), fresh()
-    open_store(raw_url).close()  # type: ignore[attr-defined]  # the schema
-    target = raw_url.removeprefix("sqlite:///") if kind == "sqlite" else raw_url
-    raw_s = raw(target, [f"L{i:06d}" for i in range(n)], rows)
-    engine_s, parts = through_engine(engine_url, folder, [f"L{i:06d}" for i in range(n)],
-                                     profile)
+    ids = [f"L{i:06d}" for i in range(n)]
+    raw_s = engine_s = float("inf")
+    for _ in range(repeat):
+        raw_url = fresh()
+        open_store(raw_url).close()  # type: ignore[attr-defined]  # the schema
+        target = raw_url.removeprefix("sqlite:///") if kind == "sqlite" else raw_url
+        raw_s = min(raw_s, raw(target, ids, rows))
+        engine_s = min(engine_s, through_engine(fresh(), folder, ids)[0])
+    _, parts = through_engine(fresh(), folder, ids, timed=True, profile=profile)
     engine_rate, raw_rate = n / engine_s, n / raw_s
     ratio = engine_rate / raw_rate
     print(f"{kind:<9} engine {engine_rate:8.0f} leads/s   raw {raw_rate:8.0f} leads/s   "
           f"ratio {ratio:5.1%}   (target ≥ {TARGET:.0%}: {'met' if ratio >= TARGET else 'MISSED'})")
     shown = sorted(parts.items(), key=lambda kv: -kv[1])
-    print("          engine time per lead: " + ", ".join(
+    print("          engine time per lead (a separate, instrumented run): " + ", ".join(
         f"{name} {seconds / n * 1e3:.3f} ms" for name, seconds in shown if seconds / n > 5e-6)
-        + f"; total {engine_s / n * 1e3:.3f} ms (raw {raw_s / n * 1e3:.3f} ms)")
+        + f"; best total {engine_s / n * 1e3:.3f} ms (raw {raw_s / n * 1e3:.3f} ms)")
     return ratio >= TARGET
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--leads", type=int, default=2000)
+    p.add_argument("--repeat", type=int, default=3,
+                   help="rounds per database; each side's best round counts (default 3)")
     p.add_argument("--only", choices=("sqlite", "postgres"))
     p.add_argument("--pg", default=PG)
     p.add_argument("--profile", action="store_true")
@@ -233,7 +248,7 @@ def main() -> int:
         folder = write_rules(base / "rules")
         if args.only in (None, "sqlite"):
             ok &= bench("sqlite", lambda: f"sqlite:///{base / (uuid.uuid4().hex[:8] + '.db')}",
-                        raw_sqlite, folder, args.leads, args.profile)
+                        raw_sqlite, folder, args.leads, args.repeat, args.profile)
         if args.only in (None, "postgres"):
             schemas: list[str] = []
 
@@ -245,7 +260,8 @@ def main() -> int:
                 return args.pg + ("&" if "?" in args.pg else "?") + \
                     f"options=-csearch_path%3D{schema}"
             try:
-                ok &= bench("postgres", fresh, raw_postgres, folder, args.leads, args.profile)
+                ok &= bench("postgres", fresh, raw_postgres, folder, args.leads, args.repeat,
+                            args.profile)
             finally:
                 with psycopg.connect(args.pg, autocommit=True) as conn:
                     for schema in schemas:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+
+import orjson
 
 from rulekit.errors import SourceLocation
 
@@ -91,38 +93,33 @@ def json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
+    if isinstance(value, tuple):  # a named tuple or other tuple subclass: an array
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):  # orjson writes these itself
+        return {f.name: getattr(value, f.name) for f in fields(value)}
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     return str(value)
 
 
-def _json_encoder() -> Callable[[Any], str]:
-    """Compact JSON text with :func:`json_default`.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_stdlib_encode = json.JSONEncoder(default=json_default, ensure_ascii=False,
+                                  separators=(",", ":")).encode
 
-    ``json.dumps`` — and ``JSONEncoder.encode`` — set up a new C encoder at every call, which
-    costs more than encoding a small value (a list of agent ids: 1.2 µs, of which 0.4 µs
-    encoding).  Stores encode several small values per decision, so the C encoder of the
-    standard library's accelerator (``_json``) is set up once here, without the circular
-    reference check (values are plain data).  Without the accelerator, ``JSONEncoder`` does
-    the same work more slowly."""
-    encoder = json.JSONEncoder(default=json_default, ensure_ascii=False,
-                               separators=(",", ":"))
+
+def encode_json(value: Any) -> str:
+    """Compact JSON text, values ``json`` does not know converted by :func:`json_default`.
+
+    Written by ``orjson`` (a store encodes several values per decision: a lead state in
+    0.5 µs instead of 3.8 µs with the standard library, a trace in 0.6 µs instead of 4.5 µs).
+    It writes what ``json.dumps`` writes, but for floats that JSON cannot hold (infinities and
+    NaN: ``null``, where ``json`` writes text no JSON reader accepts).  What ``orjson``
+    refuses (an integer beyond 64 bits, nesting deeper than 254) the standard library
+    writes."""
     try:
-        from _json import make_encoder
-    except ImportError:  # pragma: no cover - CPython always has it
-        return encoder.encode
-    from json.encoder import encode_basestring
-
-    make = make_encoder(None, json_default, encode_basestring, None, ":", ",", False, False,
-                        True)
-
-    def encode(value: Any) -> str:
-        return "".join(make(value, 0))
-    return encode
-
-
-#: Compact JSON text with :func:`json_default` (see :func:`_json_encoder`).
-encode_json: Callable[[Any], str] = _json_encoder()
+        return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _stdlib_encode(value)
 
 
 def _json_value(value: Any) -> Any:

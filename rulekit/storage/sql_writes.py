@@ -14,10 +14,9 @@ problem must change exactly one row, else the store raises
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from operator import attrgetter
 from typing import Any
 
 from rulekit.model import Contact, Lead
@@ -34,7 +33,7 @@ from rulekit.pipeline.effects import (
     SendNotification,
     SetOwner,
 )
-from rulekit.pipeline.state import LeadState, Pending
+from rulekit.pipeline.state import LeadState
 from rulekit.storage.sql_schema import Dialect
 from rulekit.trace import Trace, encode_json
 
@@ -60,24 +59,10 @@ def to_json(value: Any) -> str:
     return encode_json(value)
 
 
-_STATE_FIELDS = tuple(f.name for f in fields(LeadState))
-_PENDING_FIELDS = tuple(f.name for f in fields(Pending))
-_state_values = attrgetter(*_STATE_FIELDS)
-_pending_values = attrgetter(*_PENDING_FIELDS)
-_PENDING_AT = _STATE_FIELDS.index("pending")
-
-
 def state_json(state: LeadState) -> str:
-    """``LeadState.to_dict()`` as JSON, without its deep copy (every field is an immutable
-    value; tuples become JSON arrays)."""
-    data = dict(zip(_STATE_FIELDS, _state_values(state), strict=True))
-    pending = state.pending
-    if pending is not None:
-        plain = dict(zip(_PENDING_FIELDS, _pending_values(pending), strict=True))
-        if pending.deadline is not None:
-            plain["deadline"] = pending.deadline.isoformat()
-        data["pending"] = plain
-    return encode_json(data)
+    """``LeadState.to_dict()`` as JSON, without building the dict: the encoder writes the
+    state and its pending offer as objects of their fields, instants as ISO 8601 text."""
+    return encode_json(state)
 
 
 def contact_json(contact: Contact) -> str:

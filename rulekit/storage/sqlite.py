@@ -12,18 +12,24 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rulekit.model import Lead
+from rulekit.pipeline.effects import Effect
+from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import StaleState
 from rulekit.storage.sql import SQLITE, SqlStore, Tx
-from rulekit.storage.sql_writes import Write, instant
+from rulekit.storage.sql_writes import decision_writes, instant
+from rulekit.trace import Trace
 
 
 def _stamp(value: datetime) -> str:
     """Instants are UTC ISO 8601 text of fixed width, which sorts like the instants."""
-    return instant(value).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = instant(value)
+    return value.isoformat(timespec="microseconds")
 
 
 def _params(values: Sequence[Any]) -> list[Any]:
@@ -44,12 +50,6 @@ class _SqliteTx(Tx):
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._conn.execute(sql, _params(params)).fetchall())
-
-    def write_all(self, writes: Sequence[Write]) -> None:
-        execute = self._conn.execute  # parameters are in the database's form already
-        for sql, params, problem in writes:
-            if execute(sql, params).rowcount != 1 and problem is not None:
-                raise StaleState(problem)
 
 
 class SQLiteStore(SqlStore):
@@ -90,6 +90,24 @@ class SQLiteStore(SqlStore):
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def commit(self, lead_id: str, expected_serial: int | None, state: LeadState,
+               effects: Sequence[Effect], trace: Trace, now: datetime,
+               lead: Lead | None = None) -> None:
+        """As :meth:`SqlStore.commit`, in one ``BEGIN IMMEDIATE`` transaction."""
+        writes = decision_writes(SQLITE, _stamp, lead_id, expected_serial, state, effects,
+                                 trace, now, lead)
+        execute = self._conn.execute
+        with self._lock:
+            execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params, problem in writes:
+                    if execute(sql, params).rowcount != 1 and problem is not None:
+                        raise StaleState(problem)
+            except BaseException:
+                execute("ROLLBACK")
+                raise
+            execute("COMMIT")
 
     def autocommitted(self) -> AbstractContextManager[Tx]:
         return self.reading()  # the connection autocommits each statement

@@ -151,20 +151,32 @@ def test_memory_store_keeps_lines_it_cannot_pack() -> None:
     assert plain.lines == decision.trace.lines
 
 
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=4),
-    max_leaves=12)
+def _json_values(scalars: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)
+
+
+_SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text()
+_FLOATS = st.floats(allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=300, deadline=None)
-@given(_json_values)
+@given(_json_values(_SCALARS))
 def test_encode_json_writes_what_json_dumps_writes(value: object) -> None:
     assert encode_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values(_SCALARS | _FLOATS))
+def test_encode_json_reads_back_as_json_dumps_does(value: object) -> None:
+    """Floats may be spelled otherwise (``1e-7`` for ``1e-07``), never valued otherwise."""
     assert json.loads(encode_json(value)) == json.loads(json.dumps(value))
 
 
 def test_encode_json_converts_other_values_like_the_json_form() -> None:
-    assert encode_json({"at": NOW, "set": frozenset({"b", "a"})}) == (
-        '{"at":"2026-12-01T15:00:00+00:00","set":["a","b"]}')
+    assert encode_json({"at": NOW, "set": frozenset({"b", "a"}), 3: None}) == (
+        '{"at":"2026-12-01T15:00:00+00:00","set":["a","b"],"3":null}')
+    # what JSON cannot hold: floats as null; integers beyond 64 bits still written exactly
+    assert encode_json([float("inf"), float("nan")]) == "[null,null]"
+    assert encode_json({"big": 2**70}) == '{"big":1180591620717411303424}'
