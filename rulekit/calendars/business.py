@@ -63,6 +63,9 @@ class Calendar:
     _exceptions: dict[dt.date, tuple[tuple[int, int], ...]] = field(init=False, repr=False)
     _lookback: int = field(init=False, repr=False)
     _cache: dict[dt.date, tuple[int, tuple[Span, ...]]] = field(init=False, repr=False)
+    # the last open period a query found: most queries fall in the period the one before
+    # them did (leads arrive during open hours), and then need not walk the days again
+    _recent: list[Span] = field(init=False, repr=False)
 
     @classmethod
     def from_spec(cls, name: str, spec: CalendarSpec) -> Calendar:
@@ -84,6 +87,7 @@ class Calendar:
         # intervals that start this many local dates earlier may still cover an instant
         put("_lookback", 2 + (1440 + longest) // 1440)
         put("_cache", {})
+        put("_recent", [(0, 0)])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Calendar):
@@ -199,8 +203,14 @@ class Calendar:
         """Whether ``t`` lies in open time (intervals are half-open: open at the opening
         instant, closed at the closing instant)."""
         u = to_us(t)
-        for s, _e in self._periods(u, u + 1):
-            return s <= u
+        s, e = self._recent[0]
+        if s <= u < e:
+            return True
+        for s, e in self._periods(u, u + 1):
+            if s <= u:
+                self._recent[0] = (s, e)
+                return True
+            return False
         return False
 
     def next_open(self, t: dt.datetime) -> dt.datetime:
@@ -249,9 +259,13 @@ class Calendar:
             raise ValueError(f"business duration must not be negative, got {d}")
         if left == 0:
             return from_us(u)
+        s, e = self._recent[0]
+        if s <= u and u + left <= e:  # all of it in the period found last
+            return from_us(u + left)
         for s, e in self._periods(u):
             begin = max(s, u)
             if left <= e - begin:
+                self._recent[0] = (s, e)
                 return from_us(begin + left)
             left -= e - begin
         raise self._never_open(t)

@@ -137,3 +137,22 @@ def test_add_business_is_monotonic(case: Case, data: st.DataObject) -> None:
     assert cal.business_between(t1, nxt) == timedelta(0)
     close = cal.next_close(t1)
     assert close > nxt and not cal.is_open(close) and cal.is_open(close - US)
+
+
+@SETTINGS
+@given(cases(), st.data())
+def test_queries_in_a_row_match_reference(case: Case, data: st.DataObject) -> None:
+    """One calendar answering many queries (it remembers the open period it found last, and
+    answers from it when a query falls inside) gives the reference's answers every time."""
+    line = timeline(case)
+    cal = case.calendar
+    t = cal.next_open(case.start)  # on the grid: periods start on it
+    assert line.is_open(t)
+    cap = min(case.weekly_open, 10 * 60) // 5
+    # instants a few hours apart, durations that often run past the end of the period
+    queries = data.draw(st.lists(st.tuples(st.integers(0, 48), st.integers(1, min(cap, 48))),
+                                 min_size=2, max_size=16))
+    for k, steps in queries:
+        u, d = t + k * STEP, steps * STEP
+        assert cal.is_open(u) == line.is_open(u), (u, case.spec)
+        assert cal.add_business(u, d) == reference_add(case, line, u, d), (u, d, case.spec)
