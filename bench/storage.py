@@ -58,11 +58,11 @@ def sample_rows(folder: Path) -> dict[str, str]:
     engine = Engine(ruleset, world, store, clock=ManualClock(T0))
     decision = engine.receive(lead("LEADID", source="race.example"), T0)
     assert decision is not None
-    from rulekit.storage.sql_writes import to_json
+    from rulekit.trace import encode_json
 
     return {"lead": lead("LEADID", source="race.example").model_dump_json(),
-            "state": to_json(decision.state.to_dict()),
-            "trace": to_json(decision.trace.to_json()),
+            "state": encode_json(decision.state.to_dict()),
+            "trace": encode_json(decision.trace.to_json()),
             "agents": json.dumps(["a1", "a2", "a3", "a4"]),
             "vars": "{}"}
 

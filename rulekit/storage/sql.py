@@ -54,9 +54,8 @@ from rulekit.storage.sql_writes import (
     contact_json,
     decision_writes,
     instant,
-    to_json,
 )
-from rulekit.trace import Trace
+from rulekit.trace import Trace, encode_json
 
 __all__ = [
     "GLOBAL",
@@ -405,7 +404,7 @@ class SqlStore(ABC):
                        " activated_by = excluded.activated_by", (kind, version, at, by))
             tx.run("INSERT INTO audit (at, actor, action, detail)"
                    f" VALUES (?, ?, ?, {self.dialect.json_param})",
-                   (at, by, action, to_json(dict(detail))))
+                   (at, by, action, encode_json(dict(detail))))
 
     def active_versions(self) -> dict[str, str]:
         with self.reading() as tx:

@@ -53,12 +53,6 @@ def instant(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def to_json(value: Any) -> str:
-    """JSON text; values ``json`` does not know (notification variables may hold any value)
-    are converted as traces convert them."""
-    return encode_json(value)
-
-
 def state_json(state: LeadState) -> str:
     """``LeadState.to_dict()`` as JSON, without building the dict: the encoder writes the
     state and its pending offer as objects of their fields, instants as ISO 8601 text."""
@@ -181,15 +175,15 @@ def _effect_writes(sql: Statements, stamp: Stamp, writes: list[Write], lead_id: 
                    effect: Effect, at: Any, loads: dict[str, int], offered: set[str]) -> None:
     add = writes.append
     if isinstance(effect, MakeOffer):
-        add((sql.offer, (effect.offer_id, lead_id, to_json(effect.agents), effect.mode, at,
+        add((sql.offer, (effect.offer_id, lead_id, encode_json(effect.agents), effect.mode, at,
                          stamp(effect.deadline) if effect.deadline else None, effect.rule),
              f"offer {effect.offer_id} exists already"))
         offered.update(effect.agents)
     elif isinstance(effect, ScheduleTimer):
         add((sql.timer, (effect.timer_id, lead_id, stamp(effect.due), effect.purpose), None))
     elif isinstance(effect, SendNotification):
-        add((sql.outbox, (lead_id, effect.template, to_json(effect.to), to_json(effect.cc),
-                          effect.subject, to_json(dict(effect.variables)), at), None))
+        add((sql.outbox, (lead_id, effect.template, encode_json(effect.to), encode_json(effect.cc),
+                          effect.subject, encode_json(dict(effect.variables)), at), None))
     elif isinstance(effect, AssignLead):
         add((sql.assignment, (lead_id, effect.agent, effect.how, at, effect.rule), None))
         loads[effect.agent] = loads.get(effect.agent, 0) + 1

@@ -9,7 +9,8 @@ from pathlib import Path
 from storage_helpers import T0, engine_for, lead
 
 from rulekit.pipeline.state import LeadState, Pending
-from rulekit.storage.sql_writes import state_json, to_json
+from rulekit.storage.sql_writes import state_json
+from rulekit.trace import encode_json
 
 
 def test_state_json_is_to_dict(rules_dir: Path) -> None:
@@ -21,5 +22,5 @@ def test_state_json_is_to_dict(rules_dir: Path) -> None:
                             pending=Pending("hold", None, timer_id="x:t1"), handoffs=("p",)))
     for state in states:
         assert state is not None
-        assert json.loads(state_json(state)) == json.loads(to_json(state.to_dict()))
+        assert json.loads(state_json(state)) == json.loads(encode_json(state.to_dict()))
         assert LeadState.from_dict(json.loads(state_json(state))) == state
