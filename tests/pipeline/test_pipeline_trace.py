@@ -13,6 +13,7 @@ from pipeline_helpers import make_lead
 
 from rulekit.config.project import check_paths
 from rulekit.engine import Engine, ManualClock
+from rulekit.model import Lead
 from rulekit.storage import MemoryStore
 from rulekit.trace import Trace, encode_json
 
@@ -28,6 +29,22 @@ def _engine() -> Engine:
     world = result.worlds[str(FOLDER / "world.yaml")]
     return Engine(ruleset, world, MemoryStore(),
                   clock=ManualClock(NOW))
+
+
+def _market_lead(lead_id: str) -> Lead:
+    """A remax.com lead with no owner and no listing: it goes to the market pool."""
+    return make_lead(lead_id, received_at=NOW, source="remax.com",
+                     property={"mls": "CMLS", "zip": "29730"})
+
+
+def _offered_then_declined(engine: Engine, lead_id: str) -> list[Trace]:
+    """The two traces of a market lead whose first offer is declined."""
+    engine.submit(_market_lead(lead_id))
+    offer = engine.store.offers(lead_id)[-1]
+    engine.decline(offer.offer_id, offer.agents[0])
+    traces = engine.store.traces(lead_id)
+    assert len(traces) == 2
+    return traces
 
 
 def test_explain_reads_in_plain_english() -> None:
@@ -51,15 +68,7 @@ def test_explain_reads_in_plain_english() -> None:
 
 
 def test_trace_json_round_trips() -> None:
-    engine = _engine()
-    lead = make_lead("HC-2", received_at=NOW, source="remax.com",
-                     property={"mls": "CMLS", "zip": "29730"})
-    engine.submit(lead)
-    offer = engine.store.offers("HC-2")[-1]
-    engine.decline(offer.offer_id, offer.agents[0])
-    traces = engine.store.traces("HC-2")
-    assert len(traces) == 2
-    for trace in traces:
+    for trace in _offered_then_declined(_engine(), "HC-2"):
         data = trace.to_json()
         again = Trace.from_json(json.loads(json.dumps(data)))
         assert again.to_json() == data
@@ -68,13 +77,7 @@ def test_trace_json_round_trips() -> None:
 
 
 def test_stored_form_round_trips_and_words_messages_on_reading() -> None:
-    engine = _engine()
-    lead = make_lead("HC-3", received_at=NOW, source="remax.com",
-                     property={"mls": "CMLS", "zip": "29730"})
-    engine.submit(lead)
-    offer = engine.store.offers("HC-3")[-1]
-    engine.decline(offer.offer_id, offer.agents[0])
-    for trace in engine.store.traces("HC-3"):
+    for trace in _offered_then_declined(_engine(), "HC-3"):
         stored = json.loads(trace.dumps())
         assert "lines" in stored and "entries" not in stored
         # costly wordings travel as messages, not text
@@ -96,8 +99,7 @@ def test_kept_decisions_give_the_garbage_collector_little_to_walk() -> None:
     has seen them it stops tracking them, so keeping many leads costs little collection time
     (before rows and plain trace lines, each lead kept ~50 tracked objects alive)."""
     engine = _engine()
-    leads = [make_lead(f"HC-GC-{i}", received_at=NOW, source="remax.com",
-                       property={"mls": "CMLS", "zip": "29730"}) for i in range(300)]
+    leads = [_market_lead(f"HC-GC-{i}") for i in range(300)]
     for _ in range(8):
         gc.collect()
     before = len(gc.get_objects())
@@ -114,8 +116,7 @@ def test_kept_decisions_stay_out_of_the_oldest_generation() -> None:
     it never reaches the oldest generation: full collections stay rare and short however many
     leads are kept (with trace lines kept as nested tuples, 18 objects per lead got there)."""
     engine = _engine()
-    leads = [make_lead(f"HC-OLD-{i}", received_at=NOW, source="remax.com",
-                       property={"mls": "CMLS", "zip": "29730"}) for i in range(300)]
+    leads = [_market_lead(f"HC-OLD-{i}") for i in range(300)]
     for _ in range(3):
         gc.collect()
     before = len(gc.get_objects(generation=2))
@@ -137,8 +138,7 @@ def test_memory_store_keeps_lines_it_cannot_pack() -> None:
     """A third-party step's trace value outside the plain types still round-trips."""
     store = MemoryStore()
     engine = _engine()
-    lead = make_lead("HC-ODD", received_at=NOW, source="remax.com",
-                     property={"mls": "CMLS", "zip": "29730"})
+    lead = _market_lead("HC-ODD")
     decision = engine.receive(lead)
     assert decision is not None
     odd = Trace(lead.id, "lead_received", NOW, "v", "s",
