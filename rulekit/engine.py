@@ -14,16 +14,19 @@ when no loader is given, or it knows no such version, does the current rule set 
 
 from __future__ import annotations
 
+import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from rulekit.model import Lead
 from rulekit.pipeline import (
+    ERROR_QUEUE,
     AdminReassign,
+    AdminRetry,
     Decision,
     Event,
     LeadReceived,
@@ -33,10 +36,22 @@ from rulekit.pipeline import (
     QualifierVerdict,
     TimerFired,
     decide,
+    lead_seed,
+    park,
 )
+from rulekit.pipeline.effects import AdvanceRotation, Effect
 from rulekit.pipeline.events import Verdict
+from rulekit.pipeline.park import describe
+from rulekit.pipeline.state import KEPT
 from rulekit.ruleset import RuleSet
-from rulekit.storage.base import OutboxMessage, StaleState, Store
+from rulekit.storage.base import (
+    INBOX,
+    DueTimer,
+    OutboxMessage,
+    StaleState,
+    Store,
+    inbox_timer_id,
+)
 from rulekit.trace import render_history
 from rulekit.world import World
 
@@ -44,6 +59,17 @@ from rulekit.world import World
 MAX_RETRIES = 20
 #: Bound on claim rounds in one tick (each round fires up to ``limit`` timers).
 MAX_TIMER_ROUNDS = 10_000
+#: Failed attempts of a timer or an inbox entry before its lead is parked.
+MAX_ATTEMPTS = 5
+#: The wait after a first failed attempt (seconds); it doubles with each attempt, up to
+#: :data:`RETRY_CAP`, with jitter.
+RETRY_BASE = 2.0
+RETRY_CAP = 300.0
+
+#: What :meth:`Engine.intake` did with a lead.
+DECIDED, DUPLICATE = "decided", "duplicate"  # and KEPT (a lead kept in the inbox)
+
+log = logging.getLogger("rulekit.engine")
 
 
 _jitter = random.Random()
@@ -53,6 +79,29 @@ def _backoff(attempt: int) -> None:
     """After repeated conflicts, wait a little (with jitter) so racing workers spread out."""
     if attempt >= 1:
         time.sleep(_jitter.uniform(0, min(0.05, 0.0005 * 2 ** attempt)))
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after ``attempts`` failed attempts: exponential, capped, jittered."""
+    growth: float = RETRY_BASE * 2.0 ** min(attempts - 1, 30)
+    return min(RETRY_CAP, growth) * _jitter.uniform(0.5, 1.0)
+
+
+def rotation_keys(effects: Sequence[Effect]) -> frozenset[str]:
+    """The round-robin cursors a decision moves."""
+    return frozenset(e.pool_key for e in effects if isinstance(e, AdvanceRotation))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What :meth:`Engine.intake` did with a lead: ``decided`` (with the decision),
+    ``duplicate`` (the lead id was received before; its first decision stands) or ``kept``
+    (stored in the inbox for a worker; ``error`` says why it could not be decided now)."""
+
+    lead_id: str
+    outcome: str
+    decision: Decision | None
+    error: str | None = None
 
 
 class Clock(Protocol):
@@ -135,56 +184,108 @@ class Engine:
         return known or self.ruleset
 
     # -- the event loop for one lead -------------------------------------------------------
-    def _handle(self, lead_id: str, event: Event, now: datetime | None = None) -> Decision:
+    def _decide_commit(self, lead: Lead, event: Event, at: datetime, *, first: bool,
+                       store_lead: bool, ruleset: RuleSet | None) -> Decision:
+        """Read, decide and commit once; :class:`StaleState` when another writer came first.
+
+        A decision that moves a round-robin cursor is the one kind that truly conflicts
+        between leads: on a store that can serialise it (``exclusive``), it is decided again
+        and committed while holding the lock of its pools, so racing submitters take turns
+        instead of retrying blindly."""
+        store = self.store
+        state = None if first else store.get_state(lead.id)
+        chosen = ruleset or (self.ruleset_for(state.ruleset_version) if state else self.ruleset)
+        decision = decide(chosen, self.world, store.facts(), state, lead, event, at)
+        keys = rotation_keys(decision.effects)
+        exclusive = getattr(store, "exclusive", None) if keys else None
+        if exclusive is None:
+            self._commit(lead, state, decision, at, store_lead)
+            return decision
+        with exclusive(keys):
+            state = None if first else store.get_state(lead.id)
+            decision = decide(chosen, self.world, store.facts(), state, lead, event, at)
+            if not rotation_keys(decision.effects) <= set(keys):
+                raise StaleState(f"lead {lead.id}: its decision moved to another pool")
+            self._commit(lead, state, decision, at, store_lead)
+        return decision
+
+    def _commit(self, lead: Lead, state: LeadState | None, decision: Decision, at: datetime,
+                store_lead: bool) -> None:
+        serial = state.serial if state else None
+        if store_lead:
+            self.store.commit(lead.id, serial, decision.state, decision.effects,
+                              decision.trace, at, lead=lead)
+        else:
+            self.store.commit(lead.id, serial, decision.state, decision.effects,
+                              decision.trace, at)
+
+    def _handle(self, lead_id: str, event: Event, now: datetime | None = None, *,
+                ruleset: RuleSet | None = None) -> Decision:
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise UnknownLead(lead_id)
         for attempt in range(MAX_RETRIES):
             at = now or self.clock.now()
-            state = self.store.get_state(lead_id)
-            ruleset = self.ruleset_for(state.ruleset_version) if state else self.ruleset
-            decision = decide(ruleset, self.world, self.store.facts(), state, lead, event, at)
             try:
-                self.store.commit(lead_id, state.serial if state else None, decision.state,
-                                  decision.effects, decision.trace, at)
+                return self._decide_commit(lead, event, at, first=False, store_lead=False,
+                                           ruleset=ruleset)
             except StaleState:
                 _backoff(attempt)
-                continue
-            return decision
         raise StaleState(f"lead {lead_id}: gave up after {MAX_RETRIES} conflicting updates")
 
     def submit(self, lead: Lead, now: datetime | None = None) -> LeadState:
-        """Route a new lead.  Idempotent: a lead id seen before returns its existing state."""
-        decision = self.receive(lead, now)
-        if decision is not None:
-            return decision.state
+        """Route a new lead.  Idempotent: a lead id seen before returns its existing state.
+
+        When the lead returns, it is stored: decided, or — when its decision could not be
+        committed now — kept for a worker, returned as a state of status ``"kept"``."""
+        receipt = self.intake(lead, now)
+        if receipt.decision is not None:
+            return receipt.decision.state
         state = self.store.get_state(lead.id)
-        assert state is not None
-        return state
+        if state is not None:
+            return state
+        return LeadState(lead.id, self.ruleset.version, lead_seed(lead.id), status=KEPT)
 
     def receive(self, lead: Lead, now: datetime | None = None) -> Decision | None:
-        """Like :meth:`submit`, returning the decision — or ``None`` when the lead id was
-        already received (a replayed webhook), whose first decision stands.
+        """Like :meth:`submit`, returning the decision — or ``None`` when there is none to
+        return: the lead id was already received (a replayed webhook), whose first decision
+        stands, or the lead was kept for a worker to decide (see :meth:`intake`)."""
+        return self.intake(lead, now).decision
+
+    def intake(self, lead: Lead, now: datetime | None = None) -> Receipt:
+        """Receive a lead; when this returns, the lead is durable.
 
         The lead is stored in the same transaction as its first decision: one write per
         lead, and no lead without a decision.  New leads are the common case, so the store is
         not asked first: a replayed lead's decision is refused by the store (its state row
-        exists), and only then is the lead looked up."""
+        exists), and only then is the lead looked up.  A decision that cannot be committed
+        (it kept losing races, or deciding or storing it failed) does not lose the lead: it
+        is kept in the store's inbox (:meth:`Store.add_inbox`) and decided by a worker's
+        :meth:`tick`.  Only when even that fails does ``intake`` raise — the lead was not
+        acknowledged."""
         event = LeadReceived(lead)
+        error: BaseException | None = None
         for attempt in range(MAX_RETRIES):
             at = now or self.clock.now()
-            decision = decide(self.ruleset, self.world, self.store.facts(), None, lead, event,
-                              at)
             try:
-                self.store.commit(lead.id, None, decision.state, decision.effects,
-                                  decision.trace, at, lead=lead)
-            except StaleState:  # a replay, another submitter's decision, or a moved cursor
+                decision = self._decide_commit(lead, event, at, first=True, store_lead=True,
+                                               ruleset=None)
+            except StaleState as exc:  # a replay, another submitter's decision, a moved cursor
                 if self.store.get_state(lead.id) is not None:
-                    return None
+                    return Receipt(lead.id, DUPLICATE, None)
+                error = exc
                 _backoff(attempt)
                 continue
-            return decision
-        raise StaleState(f"lead {lead.id}: gave up after {MAX_RETRIES} conflicting updates")
+            except Exception as exc:  # deciding or storing failed: keep the lead instead
+                error = exc
+                break
+            return Receipt(lead.id, DECIDED, decision)
+        assert error is not None
+        at = now or self.clock.now()
+        if not self.store.add_inbox(lead, self.ruleset.version, at):
+            return Receipt(lead.id, DUPLICATE, None)
+        log.warning("lead %s kept in the inbox for a worker: %s", lead.id, describe(error))
+        return Receipt(lead.id, KEPT, None, describe(error))
 
     def _offer_lead(self, offer_id: str) -> str:
         lead_id = self.store.offer_lead(offer_id)
@@ -210,24 +311,111 @@ class Engine:
         event = AdminReassign(agent, by, reason or "reassigned by an administrator")
         return self._handle(lead_id, event, now)
 
+    def retry(self, lead_id: str, by: str, reason: str | None = None,
+              now: datetime | None = None) -> Decision:
+        """Route a parked lead again from the start of its policy, with the current rule set
+        (after the rule files or the world were fixed).  A lead still in the inbox is decided
+        at once.  Audited; a lead that is not parked is left as it is."""
+        if self.store.get_state(lead_id) is None:
+            lead = self.store.get_lead(lead_id)
+            if lead is None:
+                raise UnknownLead(lead_id)
+            decision = self._handle_first(lead, now or self.clock.now())
+            if decision is None:
+                return self._handle(lead_id, AdminRetry(by, reason or "retried"), now,
+                                    ruleset=self.ruleset)
+            self.store.fired(inbox_timer_id(lead_id))
+            return decision
+        return self._handle(lead_id, AdminRetry(by, reason or "retried by an administrator"),
+                            now, ruleset=self.ruleset)
+
+    # -- timers and the inbox --------------------------------------------------------------
+    def _handle_first(self, lead: Lead, at: datetime) -> Decision | None:
+        """The first decision of a lead kept in the inbox; ``None`` if it has one already."""
+        stored_version = getattr(self.store, "ruleset_version", None)
+        version = stored_version(lead.id) if stored_version is not None else None
+        ruleset = self.ruleset_for(version) if version else self.ruleset
+        for attempt in range(MAX_RETRIES):
+            if self.store.get_state(lead.id) is not None:
+                return None
+            try:
+                return self._decide_commit(lead, LeadReceived(lead), at, first=True,
+                                           store_lead=False, ruleset=ruleset)
+            except StaleState:
+                _backoff(attempt)
+        raise StaleState(f"lead {lead.id}: gave up after {MAX_RETRIES} conflicting updates")
+
+    def _fire(self, timer: DueTimer, at: datetime) -> Decision | None:
+        """Fire one claimed timer (or decide one inbox entry); a failure is counted and the
+        timer held back (:meth:`_failed`) — it never stops the other timers."""
+        try:
+            if timer.purpose == INBOX:
+                lead = self.store.get_lead(timer.lead_id)
+                decision = None if lead is None else self._handle_first(lead, at)
+            else:
+                # a timer fires at its due instant, so a late tick replays the chain exactly
+                decision = self._handle(timer.lead_id, TimerFired(timer.timer_id), timer.due)
+            self.store.fired(timer.timer_id)
+        except Exception as error:
+            self._failed(timer, error, at)
+            return None
+        return decision
+
+    def _failed(self, timer: DueTimer, error: Exception, at: datetime) -> None:
+        attempts = timer.attempts + 1
+        reason = describe(error)
+        if attempts >= MAX_ATTEMPTS:
+            try:
+                self._park(timer, error, attempts, at)
+                self.store.fired(timer.timer_id)
+                log.error("lead %s parked in queue '%s' after %d failed attempts: %s",
+                          timer.lead_id, ERROR_QUEUE, attempts, reason)
+                return
+            except Exception:
+                log.exception("lead %s: could not park it; holding its timer back",
+                              timer.lead_id)
+        delay = retry_delay(attempts)
+        self.store.timer_failed(timer.timer_id, reason,
+                                self.clock.now() + timedelta(seconds=delay))
+        log.warning("timer %s of lead %s failed (attempt %d of %d), retrying in %.1f s: %s",
+                    timer.timer_id, timer.lead_id, attempts, MAX_ATTEMPTS, delay, reason)
+
+    def _park(self, timer: DueTimer, error: Exception, attempts: int, at: datetime) -> None:
+        state = self.store.get_state(timer.lead_id)
+        first = state is None
+        if state is None:
+            state = LeadState(timer.lead_id, self.ruleset.version, lead_seed(timer.lead_id))
+        kind = "lead_received" if timer.purpose == INBOX else "timer_fired"
+        decision = park(state, kind, at if first else timer.due, error, attempts=attempts)
+        self.store.commit(timer.lead_id, None if first else state.serial, decision.state,
+                          decision.effects, decision.trace, decision.trace.at)
+
     def tick(self, now: datetime | None = None, *, worker: str = "engine",
              lease: float = 60.0, limit: int = 1000) -> list[Decision]:
-        """Fire every timer due at ``now`` (offer deadlines, holds); return the decisions."""
+        """Fire every timer due at ``now`` (offer deadlines, holds) and decide the leads kept
+        in the inbox; return the decisions.
+
+        Timers are claimed in rounds of ``limit``, each leased for ``lease`` seconds from the
+        clock's reading at the claim.  A timer is fired only while at least half of its lease
+        is left; the rest of a round that runs longer is claimed again (its leases renewed)
+        in the next round — so this worker never fires a timer whose lease has ended."""
         at = now or self.clock.now()
         decisions: list[Decision] = []
         # Firing a timer can create timers that are already due (the next offer of a
         # sequence, when the tick is late): keep claiming until none is due.
         for _ in range(MAX_TIMER_ROUNDS):
-            timers = self.store.claim_due_timers(at, worker, lease, limit)
+            claimed_at = self.clock.now()
+            timers = self.store.claim_due_timers(at, worker, lease, limit,
+                                                 clock_now=claimed_at)
             if not timers:
                 break
-            for timer in sorted(timers, key=lambda t: (t.due, t.timer_id)):
-                # a timer fires at its due instant, so a late tick replays the chain exactly
-                decisions.append(self._handle(timer.lead_id, TimerFired(timer.timer_id),
-                                              timer.due))
-                done = getattr(self.store, "fired", None)
-                if done is not None:
-                    done(timer.timer_id)
+            renew_at = claimed_at + timedelta(seconds=lease / 2)
+            for index, timer in enumerate(sorted(timers, key=lambda t: (t.due, t.timer_id))):
+                if index and self.clock.now() >= renew_at:
+                    break  # the rest are claimed again, with fresh leases
+                decision = self._fire(timer, at)
+                if decision is not None:
+                    decisions.append(decision)
         return decisions
 
     def deliver(self, now: datetime | None = None) -> int:

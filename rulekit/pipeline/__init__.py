@@ -4,6 +4,7 @@ to (new state, effects, trace)."""
 from rulekit.pipeline.decide import Decision, decide, lead_seed
 from rulekit.pipeline.events import (
     AdminReassign,
+    AdminRetry,
     Event,
     LeadReceived,
     OfferAccepted,
@@ -12,10 +13,14 @@ from rulekit.pipeline.events import (
     TimerFired,
 )
 from rulekit.pipeline.facts import Facts, StaticFacts
-from rulekit.pipeline.state import LeadState, Pending
+from rulekit.pipeline.park import ERROR_QUEUE, park
+from rulekit.pipeline.state import PARKED, LeadState, Pending
 
 __all__ = [
+    "ERROR_QUEUE",
+    "PARKED",
     "AdminReassign",
+    "AdminRetry",
     "Decision",
     "Event",
     "Facts",
@@ -29,4 +34,5 @@ __all__ = [
     "TimerFired",
     "decide",
     "lead_seed",
+    "park",
 ]

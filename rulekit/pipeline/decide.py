@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rulekit.errors import RulekitError
 from rulekit.model import Lead
 from rulekit.pipeline.context import Context
-from rulekit.pipeline.effects import AssignLead, Effect, EnqueueLead, RejectAction
+from rulekit.pipeline.effects import AssignLead, EnqueueLead, RecordAudit, RejectAction
 from rulekit.pipeline.events import (
     AdminReassign,
+    AdminRetry,
     Event,
     LeadReceived,
     OfferAccepted,
@@ -35,7 +36,8 @@ from rulekit.pipeline.offers import (
     declined,
     expired,
 )
-from rulekit.pipeline.state import ASSIGNED, UNROUTED, LeadState
+from rulekit.pipeline.park import Decision, park
+from rulekit.pipeline.state import ASSIGNED, PARKED, ROUTING, UNROUTED, LeadState
 from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
 from rulekit.ruleset import Policy, Qualify, Rule, RuleSet, Step
 from rulekit.trace import Trace, message
@@ -48,13 +50,6 @@ UNMATCHED_QUEUE = "unmatched"
 #: Bound on steps run in one decision (hand-offs included): a safety net, never reached by a
 #: validated rule set.
 MAX_STEPS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    state: LeadState
-    effects: tuple[Effect, ...]
-    trace: Trace
 
 
 def lead_seed(lead_id: str, salt: str = "") -> str:
@@ -328,23 +323,55 @@ def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
     return expired(ctx, step)
 
 
+def _retry(ctx: Context, event: AdminRetry) -> None:
+    """Route a parked lead again from the start, with the current rule set."""
+    state = ctx.state
+    if state.status != PARKED:
+        ctx.trace.add("event", f"{event.by} asked to retry the lead, but it is "
+                      f"{state.status}, not parked; nothing to do.")
+        return
+    ctx.trace.add("event", f"{event.by} retried the parked lead: {event.reason}.")
+    ctx.effects.append(RecordAudit(event.by, "lead_retried", (
+        ("lead", state.lead_id), ("reason", event.reason),
+        ("ruleset", ctx.ruleset.version), ("error", state.reason))))
+    ctx.update(ruleset_version=ctx.ruleset.version, status=ROUTING, policy=None, position=(),
+               matched=False, pending=None, queue=None, reason=None, handoffs=())
+    _start(ctx)
+
+
 def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None, lead: Lead,
            event: Event, now: datetime) -> Decision:
-    """Decide what ``event`` does to the lead.  Pure: same inputs, same decision."""
+    """Decide what ``event`` does to the lead.  Pure: same inputs, same decision.
+
+    A rule problem found on the way (:class:`~rulekit.errors.RulekitError`: an expression
+    that cannot be evaluated, a deadline that cannot be computed) never escapes: the lead is
+    parked (:func:`~rulekit.pipeline.park.park`) with the error and its position."""
     if state is None:  # a new state is the decision's own working copy
         state = LeadState(lead.id, ruleset.version, lead_seed(lead.id))
+        read = state
     else:
+        read = state
         if state.office and lead.office != state.office:
             lead = lead.model_copy(update={"office": state.office})
         state = state.clone()  # the working copy that Context.update changes
+    try:
+        return _decide(ruleset, world, facts, state, lead, event, now)
+    except RulekitError as error:
+        return park(read, event.kind, now, error)
+
+
+def _decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState, lead: Lead,
+            event: Event, now: datetime) -> Decision:
     trace = Trace(lead.id, event.kind, now, state.ruleset_version, state.seed)
     ctx = Context(ruleset, world, facts, now, lead, state, trace,
                   f"{state.seed}:{state.serial}:{event.kind}")
     if isinstance(event, LeadReceived):
-        if state.policy is not None:
+        if state.policy is not None or state.status == PARKED:
             trace.add("event", f"Lead {lead.id} was already received; nothing to do.")
         else:
             _start(ctx)
+    elif isinstance(event, AdminRetry):
+        _retry(ctx, event)
     elif state.final and not isinstance(event, AdminReassign):
         agent = getattr(event, "agent", None) or getattr(event, "qualifier", None)
         if isinstance(event, TimerFired):

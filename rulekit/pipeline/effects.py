@@ -109,6 +109,15 @@ class RejectAction:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordAudit:
+    """An entry of the store's audit history, written with the decision."""
+
+    actor: str
+    action: str
+    detail: tuple[tuple[str, Any], ...] = ()
+
+
 Effect = (AssignLead | SetOwner | MakeOffer | CloseOffer | ScheduleTimer | CancelTimer
           | EnqueueLead | DropLead | SendNotification | AdvanceRotation | ReportConflict
-          | RejectAction)
+          | RejectAction | RecordAudit)

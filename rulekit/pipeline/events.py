@@ -51,4 +51,14 @@ class AdminReassign:
     kind: str = "admin_reassign"
 
 
-Event = LeadReceived | OfferAccepted | OfferDeclined | TimerFired | QualifierVerdict | AdminReassign
+@dataclass(frozen=True, slots=True)
+class AdminRetry:
+    """Route a parked lead again from the start of its policy, with the current rule set."""
+
+    by: str
+    reason: str = "retried by an administrator"
+    kind: str = "admin_retry"
+
+
+Event = (LeadReceived | OfferAccepted | OfferDeclined | TimerFired | QualifierVerdict
+         | AdminReassign | AdminRetry)

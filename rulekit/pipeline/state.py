@@ -17,7 +17,13 @@ Position = tuple[int | str, ...]
 
 ROUTING, WAITING = "routing", "waiting"
 ASSIGNED, QUEUED, DROPPED, UNROUTED = "assigned", "queued", "dropped", "unrouted"
-FINAL = frozenset({ASSIGNED, QUEUED, DROPPED, UNROUTED})
+#: Routing stopped on an error (a rule that cannot be evaluated, a deadline that cannot be
+#: computed, a decision that kept failing): the lead waits in the error queue for a retry.
+PARKED = "parked"
+FINAL = frozenset({ASSIGNED, QUEUED, DROPPED, UNROUTED, PARKED})
+#: Not a stored status: what :meth:`rulekit.engine.Engine.submit` reports for a lead kept in
+#: the store's inbox, to be decided by a worker.
+KEPT = "kept"
 
 
 @dataclass(frozen=True, slots=True)

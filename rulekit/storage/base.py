@@ -18,7 +18,12 @@ the one contract test suite (``tests/storage/``).  The contract:
 * **Timers fire at least once, one worker at a time.** ``claim_due_timers`` leases due timers to
   one worker for ``lease`` seconds; a timer whose lease ran out (a crashed worker) can be claimed
   again.  Firing is idempotent: the decision ignores a timer its lead no longer waits for, and a
-  committed decision deletes the timers it fired or cancelled.
+  committed decision deletes the timers it fired or cancelled.  Leases run on the wall clock
+  (``clock_now``), due instants on the decision's clock.
+* **Failing events are counted.** ``timer_failed`` records a failed attempt and holds the timer
+  back until its retry instant; the engine parks the lead after a bounded number of attempts.
+* **An acknowledged lead is kept.** ``add_inbox`` stores a lead whose first decision could not
+  be committed together with an inbox entry that workers claim like a timer.
 * **The outbox keeps every notification** until ``mark_sent``.
 
 Stores that workers share also implement :class:`Catalog` (an extension: the engine does not
@@ -94,7 +99,20 @@ class DueTimer:
     timer_id: str
     lead_id: str
     due: datetime
-    purpose: str
+    purpose: str  # offer_deadline | hold | qualify_deadline | inbox
+    attempts: int = 0  # failed attempts so far (see ``timer_failed``)
+
+
+#: The purpose of an inbox entry: a lead kept before its first decision (see ``add_inbox``).
+INBOX = "inbox"
+
+
+#: The lease holder of a timer held back after a failed attempt, until its retry instant.
+RETRY_HOLDER = "(retry)"
+
+
+def inbox_timer_id(lead_id: str) -> str:
+    return f"{lead_id}:inbox"
 
 
 class Store(Protocol):
@@ -125,8 +143,24 @@ class Store(Protocol):
         """The lead an offer belongs to."""
 
     def claim_due_timers(self, now: datetime, worker: str, lease: float,
-                         limit: int = 100) -> list[DueTimer]:
-        """Lease up to ``limit`` timers due at ``now`` to ``worker``."""
+                         limit: int = 100, *, clock_now: datetime | None = None
+                         ) -> list[DueTimer]:
+        """Lease up to ``limit`` timers due at ``now`` to ``worker``, for ``lease`` seconds
+        from ``clock_now`` (the wall clock at the claim; ``now`` when not given).  A timer
+        is claimable while nobody holds a live lease on it: never leased, leased by
+        ``worker`` itself, or its lease ended by ``clock_now``."""
+
+    def fired(self, timer_id: str) -> None:
+        """The timer's event was committed (or parked): delete the timer."""
+
+    def timer_failed(self, timer_id: str, error: str, retry_at: datetime) -> int:
+        """An attempt to fire the timer failed: count it, keep ``error``, and let nobody
+        claim it before ``retry_at`` (wall clock).  The number of failed attempts so far."""
+
+    def add_inbox(self, lead: Lead, ruleset_version: str, now: datetime) -> bool:
+        """Keep a lead whose first decision could not be committed now: the lead row and an
+        inbox entry (a timer of purpose :data:`INBOX`, due at ``now``) in one transaction,
+        so a worker decides it later.  ``False`` if the lead id already has a decision."""
 
     def next_timer_due(self) -> datetime | None:
         """When the earliest timer is due."""

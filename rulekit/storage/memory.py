@@ -26,6 +26,7 @@ from rulekit.pipeline.effects import (
     Effect,
     EnqueueLead,
     MakeOffer,
+    RecordAudit,
     ReportConflict,
     ScheduleTimer,
     SendNotification,
@@ -34,6 +35,8 @@ from rulekit.pipeline.effects import (
 from rulekit.pipeline.facts import StaticFacts, identity_key
 from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
+    INBOX,
+    RETRY_HOLDER,
     Assignment,
     AuditEntry,
     DueTimer,
@@ -43,6 +46,7 @@ from rulekit.storage.base import (
     StoredOffer,
     StoredRuleset,
     StoredWorld,
+    inbox_timer_id,
 )
 from rulekit.trace import Trace
 
@@ -127,6 +131,7 @@ class MemoryStore:
         self._offers: dict[str, Row] = {}  # StoredOffer rows
         self._timers: dict[str, Row] = {}  # DueTimer rows
         self._leases: dict[str, tuple[str, float]] = {}
+        self._attempts: dict[str, tuple[int, str]] = {}  # failed attempts, last error
         self._assignments: list[Row] = []  # Assignment rows
         self._queue: list[Row] = []  # QueueItem rows
         self._outbox: list[Row] = []  # OutboxMessage rows
@@ -157,6 +162,10 @@ class MemoryStore:
 
     def get_lead(self, lead_id: str) -> Lead | None:
         return self._leads.get(lead_id)
+
+    def ruleset_version(self, lead_id: str) -> str | None:
+        """The rule set version the lead was stored with."""
+        return self._versions.get(lead_id)
 
     def get_state(self, lead_id: str) -> LeadState | None:
         row = self._states.get(lead_id)
@@ -240,6 +249,7 @@ class MemoryStore:
         elif isinstance(effect, CancelTimer):
             self._timers.pop(effect.timer_id, None)
             self._leases.pop(effect.timer_id, None)
+            self._attempts.pop(effect.timer_id, None)
         elif isinstance(effect, EnqueueLead):
             self._queue.append((lead_id, effect.queue, effect.reason, now))
         elif isinstance(effect, SendNotification):
@@ -251,30 +261,64 @@ class MemoryStore:
         elif isinstance(effect, ReportConflict):
             self._conflicts.append((effect.contact_key, effect.owner, effect.entered_by,
                                     effect.scope_key))
+        elif isinstance(effect, RecordAudit):
+            self._audit.append(AuditEntry(len(self._audit) + 1, now, effect.actor,
+                                          effect.action, dict(effect.detail)))
 
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
         with self._lock:
             self._timers.pop(timer_id, None)
             self._leases.pop(timer_id, None)
+            self._attempts.pop(timer_id, None)
 
     # -- timers ----------------------------------------------------------------------------
     def claim_due_timers(self, now: datetime, worker: str, lease: float,
-                         limit: int = 100) -> list[DueTimer]:
-        stamp = now.timestamp()
+                         limit: int = 100, *, clock_now: datetime | None = None
+                         ) -> list[DueTimer]:
+        stamp = (now if clock_now is None else clock_now).timestamp()
         with self._lock:
             due = sorted((t for t in self._timers.values() if t[_TIMER_DUE] <= now),
                          key=lambda t: (t[_TIMER_DUE], t[_TIMER_ID]))
             claimed: list[DueTimer] = []
             for timer in due:
-                holder = self._leases.get(timer[_TIMER_ID])
+                timer_id = timer[_TIMER_ID]
+                holder = self._leases.get(timer_id)
                 if holder and holder[0] != worker and holder[1] > stamp:
                     continue
-                self._leases[timer[_TIMER_ID]] = (worker, stamp + lease)
-                claimed.append(DueTimer(*timer))
+                self._leases[timer_id] = (worker, stamp + lease)
+                claimed.append(DueTimer(timer_id, timer[1], timer[_TIMER_DUE], timer[3],
+                                        self._attempts.get(timer_id, (0, ""))[0]))
                 if len(claimed) >= limit:
                     break
             return claimed
+
+    def timer_failed(self, timer_id: str, error: str, retry_at: datetime) -> int:
+        with self._lock:
+            if timer_id not in self._timers:
+                return 0
+            attempts = self._attempts.get(timer_id, (0, ""))[0] + 1
+            self._attempts[timer_id] = (attempts, error)
+            self._leases[timer_id] = (RETRY_HOLDER, retry_at.timestamp())
+            return attempts
+
+    def add_inbox(self, lead: Lead, ruleset_version: str, now: datetime) -> bool:
+        with self._lock:
+            if lead.id in self._states:
+                return False
+            if lead.id not in self._leads:
+                self._leads[lead.id] = lead
+                self._versions[lead.id] = ruleset_version
+            timer_id = inbox_timer_id(lead.id)
+            self._timers.setdefault(timer_id, (timer_id, lead.id, now, INBOX))
+            return True
+
+    def failing_timers(self) -> list[tuple[str, str, str, int, str | None]]:
+        with self._lock:
+            return [(t[_TIMER_ID], t[1], t[3], *self._attempts[t[_TIMER_ID]])
+                    for t in sorted(self._timers.values(),
+                                    key=lambda t: (t[_TIMER_DUE], t[_TIMER_ID]))
+                    if t[_TIMER_ID] in self._attempts]
 
     def next_timer_due(self) -> datetime | None:
         with self._lock:

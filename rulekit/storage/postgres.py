@@ -9,7 +9,7 @@ so workers never wait for each other's timers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -24,6 +24,8 @@ from rulekit.storage.sql_writes import Write
 
 #: Serialises schema creation and upgrades between processes opening the same database.
 _MIGRATION_LOCK = 0x72756C656B6974  # "rulekit"
+#: The advisory-lock space of round-robin cursors (the second key is the pool key's hash).
+_ROTATION_LOCKS = 0x726B72  # "rkr"
 
 
 class _PgTx(Tx):
@@ -120,6 +122,18 @@ class PostgresStore(SqlStore):
         except (errors.DeadlockDetected, errors.SerializationFailure,
                 errors.UniqueViolation) as exc:
             raise StaleState(f"lost a race in the database: {exc}") from exc
+
+    @contextmanager
+    def exclusive(self, keys: Iterable[str]) -> Iterator[None]:
+        """Hold the locks of ``keys`` (round-robin cursors) for the block: a transaction on a
+        connection of its own takes one transaction-level advisory lock per key, in sorted
+        order (so holders never deadlock), and releases them all when the block ends.
+        Decisions that move the same cursor read and commit it one at a time."""
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for key in sorted(keys):
+                cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                            (_ROTATION_LOCKS, key))
+            yield
 
     def autocommitted(self) -> AbstractContextManager[Tx]:
         return self.reading()  # the pool's connections are in autocommit mode

@@ -27,6 +27,8 @@ from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect, ReportConflict
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
+    INBOX,
+    RETRY_HOLDER,
     Assignment,
     AuditEntry,
     DueTimer,
@@ -36,6 +38,7 @@ from rulekit.storage.base import (
     StoredOffer,
     StoredRuleset,
     StoredWorld,
+    inbox_timer_id,
 )
 from rulekit.storage.memory import contact_key_of
 from rulekit.storage.sql_schema import (
@@ -285,21 +288,50 @@ class SqlStore(ABC):
 
     # -- timers ------------------------------------------------------------------------------
     def claim_due_timers(self, now: datetime, worker: str, lease: float,
-                         limit: int = 100) -> list[DueTimer]:
+                         limit: int = 100, *, clock_now: datetime | None = None
+                         ) -> list[DueTimer]:
         at = instant(now)
-        until = at + timedelta(seconds=lease)
+        wall = at if clock_now is None else instant(clock_now)
+        until = wall + timedelta(seconds=lease)
         claimable = ("due <= ? AND (leased_by IS NULL OR leased_by = ? OR leased_until <= ?)")
         with self.writing() as tx:
-            rows = tx.all(f"SELECT id, lead_id, due, purpose FROM timers WHERE {claimable}"
-                          f" ORDER BY due, id LIMIT ? {self.dialect.lock_due}",
-                          (at, worker, at, limit))
+            rows = tx.all(f"SELECT id, lead_id, due, purpose, attempts FROM timers"
+                          f" WHERE {claimable} ORDER BY due, id LIMIT ? {self.dialect.lock_due}",
+                          (at, worker, wall, limit))
             claimed: list[DueTimer] = []
-            for timer_id, lead_id, due, purpose in rows:
+            for timer_id, lead_id, due, purpose, attempts in rows:
                 if tx.run("UPDATE timers SET leased_by = ?, leased_until = ?"
                           f" WHERE id = ? AND {claimable}",
-                          (worker, until, timer_id, at, worker, at)):
-                    claimed.append(DueTimer(timer_id, lead_id, read_instant(due), purpose))
+                          (worker, until, timer_id, at, worker, wall)):
+                    claimed.append(DueTimer(timer_id, lead_id, read_instant(due), purpose,
+                                            int(attempts)))
             return claimed
+
+    def timer_failed(self, timer_id: str, error: str, retry_at: datetime) -> int:
+        with self.writing() as tx:
+            row = tx.one("UPDATE timers SET attempts = attempts + 1, last_error = ?,"
+                         " leased_by = ?, leased_until = ? WHERE id = ? RETURNING attempts",
+                         (error, RETRY_HOLDER, instant(retry_at), timer_id))
+        return 0 if row is None else int(row[0])
+
+    def add_inbox(self, lead: Lead, ruleset_version: str, now: datetime) -> bool:
+        with self.writing() as tx:
+            if tx.one("SELECT 1 FROM lead_states WHERE lead_id = ?", (lead.id,)):
+                return False
+            tx.run("INSERT INTO leads (id, ruleset_version, lead)"
+                   f" VALUES (?, ?, {self.dialect.json_param}) ON CONFLICT (id) DO NOTHING",
+                   (lead.id, ruleset_version, lead.model_dump_json()))
+            tx.run("INSERT INTO timers (id, lead_id, due, purpose) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (id) DO NOTHING",
+                   (inbox_timer_id(lead.id), lead.id, instant(now), INBOX))
+            return True
+
+    def failing_timers(self) -> list[tuple[str, str, str, int, str | None]]:
+        """Timers with failed attempts: (id, lead, purpose, attempts, last error)."""
+        with self.reading() as tx:
+            rows = tx.all("SELECT id, lead_id, purpose, attempts, last_error FROM timers"
+                          " WHERE attempts > 0 ORDER BY due, id")
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4]) for r in rows]
 
     def next_timer_due(self) -> datetime | None:
         with self.reading() as tx:

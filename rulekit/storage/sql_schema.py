@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The schema version this rulekit writes and reads.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 GLOBAL = "global"
 
@@ -179,8 +179,17 @@ CREATE TABLE audit (
 )
 """
 
+# Version 4: failing events are retried, then parked — a timer (or an inbox entry: a lead
+# kept before its first decision, a timer of purpose 'inbox') counts its failed attempts and
+# keeps the last error; leases are looked up by holder.
+_V4 = """
+ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE timers ADD COLUMN last_error TEXT;
+CREATE INDEX timers_by_lead ON timers (lead_id)
+"""
+
 #: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

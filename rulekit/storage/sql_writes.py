@@ -28,6 +28,7 @@ from rulekit.pipeline.effects import (
     Effect,
     EnqueueLead,
     MakeOffer,
+    RecordAudit,
     ReportConflict,
     ScheduleTimer,
     SendNotification,
@@ -84,6 +85,7 @@ class Statements:
     outbox: str
     rotation: str
     conflict: str
+    audit: str
 
     @staticmethod
     @cache
@@ -135,6 +137,7 @@ def statements(dialect: Dialect) -> Statements:
         " last_index = excluded.last_index WHERE rotations.last_agent IS NOT DISTINCT FROM ?",
         conflict="INSERT INTO conflicts (lead_id, contact_key, owner, entered_by, scope_key)"
         " VALUES (?, ?, ?, ?, ?)",
+        audit=f"INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, {j})",
     )
 
 
@@ -206,4 +209,7 @@ def _effect_writes(sql: Statements, stamp: Stamp, writes: list[Write], lead_id: 
     elif isinstance(effect, ReportConflict):
         add((sql.conflict, (lead_id, effect.contact_key, effect.owner, effect.entered_by,
                             effect.scope_key), None))
+    elif isinstance(effect, RecordAudit):
+        add((sql.audit, (at, effect.actor, effect.action, encode_json(dict(effect.detail))),
+             None))
     # DropLead and RejectAction change nothing stored: the state and trace say it all
