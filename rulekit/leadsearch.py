@@ -38,7 +38,8 @@ class LeadRow:
 
     @property
     def status(self) -> str:
-        return self.state.status if self.state is not None else "new"
+        # a lead without a state is kept in the inbox: its first decision is pending
+        return self.state.status if self.state is not None else "kept"
 
     @property
     def assignee(self) -> str | None:

@@ -44,5 +44,9 @@ def main(argv: Sequence[str]) -> int:
                           "decisions": [t.to_json() for t in traces]},
                          indent=2, ensure_ascii=False, default=str))
         return 0
+    if state is None:
+        print(f"Lead {args.lead} was received and is kept in the inbox: its first decision "
+              "could not be committed yet, and a worker ('rulekit worker') will decide it.")
+        return 0
     print(render_history(traces))
     return 0

@@ -20,6 +20,7 @@ COMMANDS = {
     "leads": ("rulekit.cli.leads", "search and filter the leads of a store (--db URL)"),
     "report": ("rulekit.cli.report", "response-times or distribution reports (--db URL)"),
     "day": ("rulekit.cli.day", "route a day of leads through a policy folder and summarise"),
+    "retry": ("rulekit.cli.retry", "route parked leads again after a fix (--db URL)"),
     "load": ("rulekit.cli.load", "load rule files and a world into a store (--db URL)"),
     "worker": ("rulekit.cli.worker", "fire due timers and deliver notifications (--db URL)"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
