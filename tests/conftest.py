@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pg_server  # noqa: E402
+import pg_server
 
 DSN_VARIABLE = "RULEKIT_TEST_POSTGRES_DSN"
 _started: list[pg_server.Server] = []

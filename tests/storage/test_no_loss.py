@@ -23,7 +23,7 @@ from storage_helpers import T0, compile_rules, lead
 from rulekit import engine as engine_module
 from rulekit.engine import KEPT, MAX_ATTEMPTS, Engine, ManualClock
 from rulekit.pipeline import ERROR_QUEUE, PARKED
-from rulekit.storage.base import StaleState, inbox_timer_id
+from rulekit.storage.base import StaleState
 
 
 class LosingStore:
@@ -141,7 +141,7 @@ def test_a_poisoned_timer_is_retried_then_parked_and_never_stalls_the_others(
     assert f"after {MAX_ATTEMPTS} attempts: RuntimeError: boom" in explained
     assert "parked in queue 'errors'" in explained
     assert [o.status for o in store.offers("P")] == ["withdrawn"]
-    audit = [e for e in getattr(store, "audit")() if e.action == "lead_parked"]
+    audit = [e for e in store.audit() if e.action == "lead_parked"]
     assert audit and audit[0].detail["lead"] == "P" and audit[0].detail["attempts"] == 5
     # an administrator retries it: routed again from the start, with the current rules
     engine.poisoned = "nobody"
