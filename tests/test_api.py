@@ -4,6 +4,7 @@ with no project configuration (no pydantic plugin), as a user's own script would
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -52,10 +53,12 @@ def test_the_documented_example_passes_mypy_strict_without_the_plugin(tmp_path: 
     script = tmp_path / "embed.py"
     script.write_text(example, encoding="utf-8")
     (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n", encoding="utf-8")
+    # an editable install is found through an import hook that mypy does not follow
+    env = {**os.environ, "MYPYPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "mypy",
                            "--config-file", str(tmp_path / "mypy.ini"),
                            "--cache-dir", str(tmp_path / ".cache"), str(script)],
-                          capture_output=True, text=True, cwd=tmp_path, check=False)
+                          capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          cwd=ROOT, check=False)

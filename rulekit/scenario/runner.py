@@ -29,7 +29,7 @@ from rulekit.pipeline.effects import (
     SendNotification,
 )
 from rulekit.ruleset import RuleSet
-from rulekit.scenario.expect import Check, check_expectation
+from rulekit.scenario.expect import Check, Observed, Refusal, agent_ref, check_expectation
 from rulekit.scenario.spec import Event, Scenario, ScenarioError, load_scenario
 from rulekit.storage.base import Store
 from rulekit.world import World
@@ -121,9 +121,28 @@ class Runner:
         self.engine = Engine(ruleset, world, store, clock=self.clock)
         self.timeline: list[TimelineItem] = []
         self.revision = 0
+        self.observed = Observed()
 
-    def record(self, decision: Decision, lead_id: str) -> None:
+    def record(self, decision: Decision, lead_id: str, *, answer: str | None = None,
+               offer: str | None = None) -> None:
+        """Keep what the decision did: its timeline lines, the rule of its outcome, and the
+        answers it refused (``answer``: the scripted action it decided)."""
         self.timeline.extend(timeline_items(decision, lead_id))
+        for effect in decision.effects:
+            if isinstance(effect, (AssignLead, EnqueueLead, DropLead, MakeOffer)):
+                self.observed.rules[lead_id] = effect.rule
+            elif isinstance(effect, RejectAction) and answer is not None:
+                self.observed.refusals.append(Refusal(lead_id, effect.agent, answer, offer,
+                                                      decision.trace.at, effect.reason))
+
+    def agent(self, ref: Any) -> str:
+        """An agent id of an event: an id, or ``{winner_of: LEAD}`` read now."""
+        try:
+            return agent_ref(self.engine, ref, yet=" yet")
+        except ValueError as exc:
+            raise ScenarioError([Diagnostic(
+                "RK105", f"{self.current.kind if self.current else 'event'} event: {exc}",
+                self.current.location if self.current else None)]) from None
 
     def advance(self, until: datetime) -> None:
         for decision in self.engine.tick(until):
@@ -134,13 +153,20 @@ class Runner:
             self.clock.set(until)
 
     def open_agent(self, lead_id: str, agent: str) -> tuple[str, str]:
-        """The lead's open offer (or, when none is open, its latest one: a late answer is
-        still delivered, and the engine rejects it) and the answering agent."""
+        """The offer an answer goes to, and the answering agent: the lead's open offer; for a
+        named agent it was not made to, the latest offer that was (a late answer is still
+        delivered, and the engine refuses it); else the lead's latest offer."""
         state = self.engine.state(lead_id)
-        if state is not None and state.pending is not None and state.pending.offer_id:
-            offer_id, agents = state.pending.offer_id, state.pending.agents
+        offers = self.engine.store.offers(lead_id)
+        pending = state.pending if state is not None else None
+        if pending is not None and pending.offer_id and (
+                agent == "offered" or agent in pending.agents):
+            offer_id, agents = pending.offer_id, pending.agents
+        elif mine := [o for o in offers if agent in o.agents]:
+            offer_id, agents = mine[-1].offer_id, mine[-1].agents
+        elif pending is not None and pending.offer_id:
+            offer_id, agents = pending.offer_id, pending.agents
         else:
-            offers = self.engine.store.offers(lead_id)
             if not offers:
                 raise ScenarioError([Diagnostic(
                     "RK105", f"lead {lead_id} was never offered to anyone",
@@ -166,22 +192,25 @@ class Runner:
                 payload.setdefault("contact", {"email": f"{prefix}-{n}@example.com"})
                 self._submit(payload, at)
         elif kind in ("accept", "decline"):
-            offer, agent = self.open_agent(body["lead"], body["agent"])
+            offer, agent = self.open_agent(body["lead"], self.agent(body["agent"]))
             self.timeline.append(TimelineItem(at, kind, body["lead"], agent, offer,
                                               text=f"{agent} {kind}s offer {offer}"))
             handler = engine.accept if kind == "accept" else engine.decline
-            self.record(handler(offer, agent, at), body["lead"])
+            self.record(handler(offer, agent, at), body["lead"], answer=kind, offer=offer)
         elif kind == "verdict":
-            qualifier = body.get("qualifier", "offered")
+            qualifier = self.agent(body.get("qualifier", "offered"))
+            state = engine.state(body["lead"])
+            asked = state.pending.offer_id if state and state.pending else None
             if qualifier == "offered":
-                qualifier = self.open_agent(body["lead"], "offered")[1]
+                asked, qualifier = self.open_agent(body["lead"], "offered")
             self.timeline.append(TimelineItem(at, "verdict", body["lead"], qualifier,
                                               text=body["verdict"]))
             self.record(engine.verdict(body["lead"], body["verdict"], qualifier, at),
-                        body["lead"])
+                        body["lead"], answer="verdict", offer=asked)
         elif kind == "reassign":
-            self.record(engine.reassign(body["lead"], body["agent"], body.get("by", "admin"),
-                                        body.get("reason"), at), body["lead"])
+            self.record(engine.reassign(body["lead"], self.agent(body["agent"]),
+                                        body.get("by", "admin"), body.get("reason"), at),
+                        body["lead"], answer="reassign")
         elif kind == "pool":
             self._edit_pool(body, at)
         elif kind == "agent":
@@ -301,7 +330,8 @@ def run_scenario(path: Path | str) -> Result:
         result.timeline = runner.timeline
         result.engine = runner.engine
         if not result.problems:
-            result.checks = [check_expectation(runner.engine, scenario, spec, location)
+            result.checks = [check_expectation(runner.engine, scenario, spec, location,
+                                               runner.observed)
                              for spec, location in scenario.expect]
         close = getattr(store, "close", None)
         if close is not None:

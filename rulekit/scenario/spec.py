@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,74 @@ def parse_when(text: str, start: datetime) -> datetime | None:
     except ValueError:
         return None
     return instant if instant.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class ExpectedTime:
+    """An expected instant, exact or give or take ``within``, and the zone it is written in
+    (its UTC offset; for an offset like ``+2h``, the offset of the scenario's start)."""
+
+    at: datetime
+    within: timedelta = timedelta(0)
+    within_text: str = ""
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.at.tzinfo or UTC
+
+    def matches(self, instant: datetime | None) -> bool:
+        return instant is not None and abs(instant - self.at) <= self.within
+
+    def show(self, zone: tzinfo | None = None) -> str:
+        text = self.at.astimezone(zone or self.zone).isoformat()
+        return f"{text} ± {self.within_text}" if self.within else text
+
+
+def parse_expected(value: Any, start: datetime) -> ExpectedTime | str:
+    """An expected time: ``"+2h"`` / an ISO instant, or ``{at: ..., within: 5m}``; a problem
+    (text) when it cannot be read."""
+    text, within_text = (value.get("at"), value.get("within")) if isinstance(value, dict) \
+        else (value, None)
+    instant = parse_when(str(text), start)
+    if instant is None:
+        return f"cannot read the time '{text}': use an offset like +2h or an ISO instant " \
+               "with offset"
+    if within_text is None:
+        return ExpectedTime(instant)
+    within = parse_span(str(within_text))
+    if within is None:
+        return f"cannot read the duration '{within_text}': use a span like 5m or 1h30m"
+    return ExpectedTime(instant, within, str(within_text).strip())
+
+
+#: The times an expectation item can hold: key → (path inside the key, is a list).
+EXPECTED_TIMES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "by": ((), False), "not_before": ((), False), "offer_deadlines": ((), True),
+    "offered_at": ((), True), "broadcast_at": ((), False), "refused": (("at",), False),
+}
+
+
+def _expected_time_problems(doc: Document, expect: list[dict[str, Any]],
+                            start: datetime) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    for index, item in enumerate(expect):
+        for key, (inner, many) in EXPECTED_TIMES.items():
+            value: Any = item.get(key)
+            path: tuple[str | int, ...] = ("expect", index, key, *inner)
+            for part in inner:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            for at, one in (enumerate(value) if many else [(None, value)]):
+                problem = parse_expected(one, start)
+                if isinstance(problem, str):
+                    where = path if at is None else (*path, at)
+                    if isinstance(one, dict):
+                        bad = "within" if problem.startswith("cannot read the duration") \
+                            else "at"
+                        where = (*where, bad)
+                    problems.append(Diagnostic("RK105", problem, doc.location(where)))
+    return problems
 
 
 @dataclass
@@ -177,6 +245,7 @@ def load_scenario(path: Path) -> Scenario:
         if end is None:
             bad.append(Diagnostic("RK105", f"cannot read the time '{data['end']}'",
                                   doc.location(("end",))))
+    bad.extend(_expected_time_problems(doc, data["expect"], start))
     if bad:
         raise ScenarioError(bad)
     expect = [(item, doc.location(("expect", i))) for i, item in enumerate(data["expect"])]
