@@ -43,7 +43,8 @@ from rulekit.pipeline.effects import (
 from rulekit.ruleset import RuleSet
 from rulekit.scenario.runner import TimelineItem, timeline_items
 from rulekit.storage.base import Store
-from rulekit.storage.url import open_store, sqlite_path
+from rulekit.storage.redact import redact_url
+from rulekit.storage.url import StoreOpenError, open_store, open_store_or_explain, sqlite_path
 from rulekit.world import World
 
 DEFAULT_DB = "sqlite:///rulekit-day.db"
@@ -352,12 +353,12 @@ def prepare_store(url: str, replace: bool, say: Any) -> Store:
             what = "a previous simulated day" if ours else "replaced on request"
             say(f"rulekit day: {path} already existed ({what}, {len(ids)} leads); deleted it: "
                 "this run starts from an empty database.")
-        return open_store(url)
-    store = open_store(url)
+        return open_store_or_explain(url)
+    store = open_store_or_explain(url)
     if next(iter(store.lead_ids()), None) is not None:
         getattr(store, "close", lambda: None)()
-        raise StoreRefused(f"{url} already holds leads; 'rulekit day' needs an empty store "
-                           "(for a file, use sqlite:///rulekit-day.db)")
+        raise StoreRefused(f"{redact_url(url)} already holds leads; 'rulekit day' needs an "
+                           "empty store (for a file, use sqlite:///rulekit-day.db)")
     return store
 
 
@@ -478,7 +479,7 @@ def main(argv: Sequence[str]) -> int:
 
     try:
         store = prepare_store(args.db, args.replace, say)
-    except (StoreRefused, ValueError) as exc:
+    except (StoreRefused, StoreOpenError, ValueError) as exc:
         print(f"rulekit day: {exc}", file=sys.stderr)
         return 1
     try:
@@ -497,9 +498,10 @@ def main(argv: Sequence[str]) -> int:
         for line in summary(store, run, zone):
             print(line)
         print()
-        print(f"Stored in {args.db}. Next: rulekit leads --db {args.db} --status waiting · "
-              f"rulekit explain LEAD_ID --db {args.db} · rulekit report response-times "
-              f"--db {args.db}")
+        db = redact_url(args.db)
+        print(f"Stored in {db}. Next: rulekit leads --db {db} --status waiting · "
+              f"rulekit explain LEAD_ID --db {db} · rulekit report response-times "
+              f"--db {db}")
     finally:
         getattr(store, "close", lambda: None)()
     return 0

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from rulekit.leadsearch import StoreOpenError, reading_store
+from rulekit.storage.redact import redact_url
 from rulekit.trace import render_history
 
 
@@ -30,8 +31,9 @@ def main(argv: Sequence[str]) -> int:
         with reading_store(args.db) as store:
             lead = store.get_lead(args.lead)
             if lead is None:
-                print(f"rulekit explain: no lead '{args.lead}' in {args.db} (list the leads "
-                      f"with: rulekit leads --db {args.db})", file=sys.stderr)
+                db = redact_url(args.db)
+                print(f"rulekit explain: no lead '{args.lead}' in {db} (list the leads "
+                      f"with: rulekit leads --db {db})", file=sys.stderr)
                 return 1
             traces = store.traces(args.lead)
             state = store.get_state(args.lead)

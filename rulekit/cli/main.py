@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from rulekit import __version__
+from rulekit.storage.redact import redact_text
 
 COMMANDS = {
     "validate": ("rulekit.cli.validate", "check rule and world files; report every problem"),
@@ -54,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the one place that turns a bug into a polite exit
         print(
-            f"rulekit: internal error ({type(exc).__name__}: {exc}). This is a bug in rulekit; "
-            "please report it with the command you ran and the files involved.",
+            f"rulekit: internal error ({type(exc).__name__}: {redact_text(str(exc))}). This is "
+            "a bug in rulekit; please report it with the command you ran and the files involved.",
             file=sys.stderr,
         )
         return EXIT_INTERNAL

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from rulekit.engine import LogNotifier
+from rulekit.storage.redact import RedactingFormatter, redact_url
 from rulekit.storage.url import StoreOpenError, open_store_or_explain
 from rulekit.worker import NothingLoaded, Worker, default_name
 
@@ -43,9 +44,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)  # every line scrubbed of the store's password
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s",
+                                            urls=(args.db,)))
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        handlers=[handler])
     name = args.name or default_name()
+    logging.getLogger("rulekit.worker").info("%s: store %s", name, redact_url(args.db))
     try:
         store = open_store_or_explain(args.db)
     except StoreOpenError as exc:

@@ -19,6 +19,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from rulekit.storage.base import StaleState
+from rulekit.storage.redact import redact_text, redact_url
 from rulekit.storage.sql import POSTGRES, SqlStore, Tx
 from rulekit.storage.sql_writes import Write
 
@@ -71,6 +72,19 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET TIME ZONE 'UTC'")
 
 
+def _without_password(exc: psycopg.Error, conninfo: str) -> psycopg.Error:
+    """``exc``, or the same kind of error with the password of ``conninfo`` scrubbed from its
+    text (libpq quotes parts of a connection string it cannot parse)."""
+    text = str(exc)
+    clean = redact_text(text, conninfo)
+    if clean == text:
+        return exc
+    try:
+        return type(exc)(clean)
+    except Exception:  # an error class with another signature
+        return psycopg.OperationalError(clean)
+
+
 class PostgresStore(SqlStore):
     """Implements :class:`rulekit.storage.base.Store` in a PostgreSQL database.
 
@@ -84,8 +98,17 @@ class PostgresStore(SqlStore):
                  timeout: float = 10.0) -> None:
         self.conninfo = conninfo
         # one direct connection first: an unreachable server fails at once, with libpq's reason
-        with psycopg.connect(conninfo, autocommit=True,
-                             connect_timeout=max(1, round(timeout))) as conn:
+        scrubbed: psycopg.Error | None = None
+        try:
+            first = psycopg.connect(conninfo, autocommit=True,
+                                    connect_timeout=max(1, round(timeout)))
+        except psycopg.Error as exc:
+            scrubbed = _without_password(exc, conninfo)
+            if scrubbed is exc:
+                raise
+        if scrubbed is not None:
+            raise scrubbed  # outside the handler: not chained to the original, which quotes it
+        with first as conn:
             _configure(conn)
             with conn.transaction(), conn.cursor() as cur:
                 tx = _PgTx(cur)
@@ -147,4 +170,4 @@ class PostgresStore(SqlStore):
         self._pool.close()
 
     def __repr__(self) -> str:
-        return f"PostgresStore({self.conninfo!r})"
+        return f"PostgresStore({redact_url(self.conninfo)!r})"

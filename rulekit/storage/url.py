@@ -20,6 +20,7 @@ from typing import Any
 
 from rulekit.storage.base import Store
 from rulekit.storage.memory import MemoryStore
+from rulekit.storage.redact import redact_text, redact_url
 
 ENTRY_POINT_GROUP = "rulekit.stores"
 BUILTIN_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
@@ -31,7 +32,7 @@ def sqlite_path(url: str) -> str:
     if rest in ("", "//", "///:memory:"):
         return ":memory:"
     if not rest.startswith("///") or len(rest) == 3:
-        raise ValueError(f"{url!r}: a SQLite URL is sqlite:///relative/path.db or "
+        raise ValueError(f"{redact_url(url)!r}: a SQLite URL is sqlite:///relative/path.db or "
                          "sqlite:////absolute/path.db")
     return rest[3:]
 
@@ -46,11 +47,12 @@ class StoreOpenError(Exception):
 
 def open_store_or_explain(url: str) -> Store:
     """:func:`open_store`, with every way of failing turned into one :class:`StoreOpenError`
-    whose message says what was tried (for commands to print)."""
+    whose message says what was tried (for commands to print), with no password in it."""
     try:
         return open_store(url)
     except Exception as exc:  # bad URL, server down, unreadable file: all say the same
-        raise StoreOpenError(f"cannot open {url}: {exc}") from exc
+        raise StoreOpenError(
+            f"cannot open {redact_url(url)}: {redact_text(str(exc), url)}") from exc
 
 
 def open_store(url: str) -> Store:
@@ -73,5 +75,6 @@ def open_store(url: str) -> Store:
         store: Store = factory(url)
         return store
     known = ", ".join(f"{name}://" for name in (*BUILTIN_SCHEMES, *sorted(plugins)))
-    raise ValueError(f"unknown store URL {url!r}: known schemes are {known} (adapters add "
-                     f"theirs through the {ENTRY_POINT_GROUP!r} entry point group)")
+    raise ValueError(f"unknown store URL {redact_url(url)!r}: known schemes are {known} "
+                     f"(adapters add theirs through the {ENTRY_POINT_GROUP!r} entry point "
+                     "group)")
