@@ -81,9 +81,20 @@ class Server:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start() -> Server:
-    """Make, start and return a throwaway server (see the module docstring)."""
+def start(tries: int = 3) -> Server:
+    """Make, start and return a throwaway server (see the module docstring).  A start that
+    fails (another process took the free port first, a slow machine) is tried again."""
     bindir = server_bindir()
+    for attempt in range(tries):
+        try:
+            return _start(bindir)
+        except RuntimeError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start(bindir: Path) -> Server:
     folder = Path(tempfile.mkdtemp(prefix="rulekit-pg-"))
     user = None
     if os.geteuid() == 0:
