@@ -25,10 +25,10 @@ MEMO_SIZE = 65_536
 
 
 def _index(pairs: Iterable[tuple[str, str]]) -> Index:
-    table: dict[str, list[str]] = defaultdict(list)
+    """Ids by key, each id once, in the order first seen (a dict per key: linear time)."""
+    table: dict[str, dict[str, None]] = defaultdict(dict)
     for key, agent_id in pairs:
-        if agent_id not in table[key]:
-            table[key].append(agent_id)
+        table[key][agent_id] = None
     return MappingProxyType({k: tuple(v) for k, v in table.items()})
 
 

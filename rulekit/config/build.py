@@ -12,10 +12,11 @@ is defined once, in any of its files.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
-from rulekit.calendars import Calendar, build_calendar
+from rulekit.calendars import Calendar, build_calendar, check_horizons
 from rulekit.config.load import Document
 from rulekit.dsl import (
     ANY,
@@ -58,6 +59,9 @@ from rulekit.suggest import did_you_mean
 P = tuple[str | int, ...]
 T = TypeVar("T")
 
+#: Undefined names of one rule set that get a "did you mean" hint (see :meth:`_Builder.hint`).
+MAX_HINTS = 20
+
 #: Context names of the DSL by what a pool holds.
 POOL_CONTEXT = {"agents": "agent", "offices": "office"}
 
@@ -69,13 +73,29 @@ class _Builder:
         self.sink = sink
         self.calendars: dict[str, Calendar] = {}
         self.calendar_names: set[str] = set(world_calendars)
+        self.known_calendars = frozenset(self.calendar_names)  # once collected: for every expr
         self.pool_defs: dict[str, tuple[Document, str]] = {}
         self.pools: dict[str, Pool] = {}
         self.policy_names: dict[str, Document] = {}
         self.used_pools: set[str] = set()
         self.used_calendars: set[str] = set()
+        self._hints: dict[tuple[str, str], str] = {}
 
     # -- helpers ---------------------------------------------------------------------------
+    def hint(self, what: str, name: str, names: Collection[str]) -> str:
+        """"Did you mean" for an undefined name, else the defined names.  Each search looks
+        through every name: the first :data:`MAX_HINTS` unknown names get one, once each."""
+        key = (what, name)
+        found = self._hints.get(key)
+        if found is None:
+            found = did_you_mean(name, names) if len(self._hints) < MAX_HINTS else None
+            if found is None:
+                found = self._hints.get((what, "\x00"))
+                if found is None:  # the defined names, listed once per kind
+                    found = self._hints[(what, "\x00")] = _defined(what, names)
+            self._hints[key] = found
+        return found
+
     def expr(self, doc: Document, path: P, context: str,
              expected: Type) -> CompiledExpression | None:
         text = doc.get(path)
@@ -84,7 +104,7 @@ class _Builder:
         try:
             compiled = compile_expression(
                 text, context, expected=expected, locate=doc.locator(path),
-                calendars=frozenset(self.calendar_names),
+                calendars=self.known_calendars,
             )
         except RulekitError as exc:
             self.sink.extend_from(exc)
@@ -108,8 +128,7 @@ class _Builder:
             return None
         if name not in self.pool_defs:
             self.sink.error("RK301", f"undefined pool '{name}'", doc.location(path),
-                            hint=did_you_mean(name, self.pool_defs) or _defined("pools",
-                                                                            self.pool_defs))
+                            hint=self.hint("pools", name, self.pool_defs))
             return None
         self.used_pools.add(name)
         pool_doc, _ = self.pool_defs[name]
@@ -127,8 +146,7 @@ class _Builder:
             return name
         if name not in self.calendar_names:
             self.sink.error("RK302", f"undefined calendar '{name}'", doc.location(path),
-                            hint=did_you_mean(name, self.calendar_names)
-                            or _defined("calendars", self.calendar_names))
+                            hint=self.hint("calendars", name, self.calendar_names))
             return None
         self.used_calendars.add(name)
         return name
@@ -159,6 +177,7 @@ class _Builder:
                                     "define each once")
                 else:
                     self.pool_defs[pool_name] = (doc, data["policy"])
+        self.known_calendars = frozenset(self.calendar_names)
 
     def build_calendars(self) -> None:
         for doc in self.docs:
@@ -167,7 +186,8 @@ class _Builder:
                        _d: Document = doc) -> SourceLocation | None:
                     return _d.location(("calendars", _n, *path))
                 try:
-                    self.calendars[name] = build_calendar(name, spec, at=at)
+                    self.calendars[name] = build_calendar(
+                        name, spec, at=at, location=doc.location(("calendars", name), key=True))
                 except RulekitError as exc:
                     self.sink.extend_from(exc)
 
@@ -385,8 +405,7 @@ class _Builder:
             return None
         if name not in self.policy_names:
             self.sink.error("RK303", f"undefined policy '{name}'", doc.location(path),
-                            hint=did_you_mean(name, self.policy_names)
-                            or _defined("policies", self.policy_names))
+                            hint=self.hint("policies", name, self.policy_names))
             return None
         return name
 
@@ -459,14 +478,20 @@ def ruleset_version(docs: Sequence[Document]) -> str:
 
 
 def build_ruleset(docs: Sequence[Document], sink: DiagnosticSink, *, root: str = "",
-                  world_calendars: Sequence[str] = ()) -> RuleSet | None:
-    """Compile schema-valid rule-file documents of one folder; ``None`` if any problem."""
+                  world_calendars: Sequence[str] = (),
+                  horizon_from: date | None = None) -> RuleSet | None:
+    """Compile schema-valid rule-file documents of one folder; ``None`` if any problem.
+
+    With ``horizon_from`` (the validation date), a calendar that stops opening in the year
+    from that date is a problem too (RK404, :func:`rulekit.calendars.check_horizons`)."""
     from rulekit.config.lint import lint_ruleset
 
     before = len(sink.items)
     builder = _Builder(docs, sink, world_calendars)
     builder.collect()
     builder.build_calendars()
+    if horizon_from is not None:
+        check_horizons(builder.calendars, horizon_from, sink)
     builder.build_pools()
     policies = [p for doc in docs if (p := builder.policy(doc)) is not None]
     lint_ruleset(docs, policies, pool_defs=builder.pool_defs, used_pools=builder.used_pools,

@@ -10,7 +10,7 @@ a fact of the lead, and a missing target is a data error reported at run time, n
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rulekit.config.load import Document
 from rulekit.errors import DiagnosticSink
@@ -69,16 +69,89 @@ def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
                    "'queue' step")
 
 
+#: Policies (and sources) named in one RK306 finding; the rest are counted.
+MAX_LISTED = 5
+_EVERY = ""  # the key of policies that claim every source
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = [f"'{n}'" for n in names[:MAX_LISTED]]
+    if len(names) > MAX_LISTED:
+        return ", ".join(shown) + f" … and {len(names) - MAX_LISTED:,} more"
+    return ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+
+
 def _check_precedence(policies: Sequence[Policy], sink: DiagnosticSink) -> None:
+    """One finding per group of policies that can claim the same leads with the same
+    precedence: for each source and precedence, the policies that overlap another one of them,
+    with the sources they share.  Linear in the claims (policies narrowed by channel, brand or
+    entry are compared only with the policies that share one of their values)."""
     claiming = [p for p in policies if p.applies_to.declared and p.enabled]
-    for i, a in enumerate(claiming):
-        for b in claiming[i + 1:]:
-            if a.precedence != b.precedence or not _overlap(a, b):
-                continue
-            sources = _overlap_text(a.applies_to.sources, b.applies_to.sources)
-            sink.error("RK306", f"policies '{a.name}' and '{b.name}' both claim {sources} "
-                       "with the same precedence", b.location,
-                       hint=f"give one of them a higher 'precedence' (see {a.path})")
+    groups: dict[tuple[str, object], list[int]] = {}
+    for i, policy in enumerate(claiming):
+        for source in policy.applies_to.sources or ():
+            groups.setdefault((source, policy.precedence), []).append(i)
+    for i, policy in enumerate(claiming):
+        if policy.applies_to.sources is None:  # it claims every source
+            groups.setdefault((_EVERY, policy.precedence), []).append(i)
+            for (source, precedence), members in groups.items():
+                if source != _EVERY and precedence == policy.precedence:
+                    members.append(i)
+    findings: dict[tuple[int, ...], list[str]] = {}
+    for (source, _), members in sorted(groups.items(), key=lambda g: g[0][0]):
+        if len(members) > 1:
+            conflicting = tuple(sorted(_overlapping(claiming, members)))
+            if conflicting:
+                findings.setdefault(conflicting, []).append(source)
+    for conflict, sources in findings.items():
+        named = [claiming[i] for i in conflict]
+        first, second = named[0], named[1]
+        claimed = "every source" if sources == [_EVERY] else "source " + ", ".join(
+            f"'{s}'" for s in sources[:MAX_LISTED]) + (
+            f" … and {len(sources) - MAX_LISTED:,} more" if len(sources) > MAX_LISTED else "")
+        if len(named) == 2:
+            sink.error("RK306", f"policies '{first.name}' and '{second.name}' both claim "
+                       f"{claimed} with the same precedence", second.location,
+                       hint=f"give one of them a higher 'precedence' (see {first.path})")
+        else:
+            sink.error("RK306", f"policies {_listed([p.name for p in named])} all claim "
+                       f"{claimed} with the same precedence", second.location,
+                       hint="give them different 'precedence' values, or make their "
+                       f"'applies_to' disjoint (the first is {first.path})")
+
+
+def _overlapping(claiming: Sequence[Policy], members: Sequence[int]) -> list[int]:
+    """The members (one source, one precedence) that can claim a lead another member can."""
+    group = [claiming[i] for i in members]
+    if all(_open(p) for p in group):  # the common case: every one overlaps every other
+        return list(dict.fromkeys(members))
+    by_value: dict[tuple[str, str], list[int]] = {}
+    open_on: dict[str, list[int]] = {"channels": [], "brands": [], "entries": []}
+    for k, policy in enumerate(group):
+        for dimension, known in open_on.items():
+            values = getattr(policy.applies_to, dimension)
+            if values is None:
+                known.append(k)
+            else:
+                for value in values:
+                    by_value.setdefault((dimension, value), []).append(k)
+    found: list[int] = []
+    for k, policy in enumerate(group):
+        narrowed = [d for d in open_on if getattr(policy.applies_to, d) is not None]
+        candidates: Iterable[int] = range(len(group))
+        if narrowed:
+            narrowest = min(narrowed, key=lambda d: len(getattr(policy.applies_to, d)))
+            candidates = (*open_on[narrowest],
+                          *(c for value in getattr(policy.applies_to, narrowest)
+                            for c in by_value.get((narrowest, value), ())))
+        if any(members[c] != members[k] and _overlap(policy, group[c]) for c in candidates):
+            found.append(members[k])
+    return list(dict.fromkeys(found))
+
+
+def _open(policy: Policy) -> bool:
+    a = policy.applies_to
+    return a.channels is None and a.brands is None and a.entries is None
 
 
 def _overlap(a: Policy, b: Policy) -> bool:
@@ -89,13 +162,6 @@ def _overlap(a: Policy, b: Policy) -> bool:
         (a.applies_to.entries, b.applies_to.entries),
     )
     return all(x is None or y is None or bool(x & y) for x, y in pairs)
-
-
-def _overlap_text(x: frozenset[str] | None, y: frozenset[str] | None) -> str:
-    if x is None and y is None:
-        return "every source"
-    common = sorted((x or y or frozenset()) if x is None or y is None else x & y)
-    return "source " + ", ".join(f"'{s}'" for s in common[:5])
 
 
 def _check_handoffs(policies: Sequence[Policy], sink: DiagnosticSink) -> None:
@@ -117,20 +183,80 @@ def _check_handoffs(policies: Sequence[Policy], sink: DiagnosticSink) -> None:
         for rule in policy.rules:
             edges[policy.name] |= targets(rule.steps)
     by_name = {p.name: p for p in policies}
-    reported: set[frozenset[str]] = set()
-    for start in edges:
-        stack: list[tuple[str, list[str]]] = [(start, [start])]
-        while stack:
-            node, trail = stack.pop()
-            for nxt in sorted(edges.get(node, ())):
-                if nxt == start:
-                    cycle = frozenset(trail)
-                    if cycle not in reported:
-                        reported.add(cycle)
-                        sink.error("RK311", "policies hand leads to each other in a cycle: "
-                                   + " → ".join([*trail, start]), by_name[start].location)
-                elif nxt not in trail and len(trail) < 50:
-                    stack.append((nxt, [*trail, nxt]))
+    order = {name: i for i, name in enumerate(edges)}
+    for loop in _loops(edges):
+        start = min(loop, key=order.__getitem__)
+        cycle = _shortest_cycle(start, edges, loop)
+        others = sorted(loop - set(cycle), key=order.__getitem__)
+        hint = None
+        if others:
+            shown = ", ".join(f"'{n}'" for n in others[:MAX_LISTED])
+            more = f" … and {len(others) - MAX_LISTED:,} more" if len(others) > MAX_LISTED else ""
+            hint = f"{shown}{more} hand leads around the same loop"
+        sink.error("RK311", "policies hand leads to each other in a cycle: "
+                   + " → ".join([*cycle, start]), by_name[start].location, hint=hint)
+
+
+def _loops(edges: Mapping[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of the hand-off graph that hold a cycle (Tarjan's
+    algorithm, without recursion: linear in policies and hand-offs)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[set[str]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(root, sorted(t for t in edges[root] if t in edges))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, pending = work[-1]
+            if pending:
+                nxt = pending.pop()
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(t for t in edges[nxt] if t in edges)))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: set[str] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in edges[node]:
+                    found.append(component)
+    return found
+
+
+def _shortest_cycle(start: str, edges: Mapping[str, set[str]], loop: set[str]) -> list[str]:
+    """The shortest way from ``start`` back to it inside ``loop`` (names in order, without the
+    final ``start``); among equals, the one taking the first names in sorted order."""
+    came_from: dict[str, str] = {}
+    queue = [start]
+    for node in queue:
+        for nxt in sorted(edges[node] & loop):
+            if nxt == start:
+                trail = [node]
+                while trail[-1] != start:
+                    trail.append(came_from[trail[-1]])
+                return trail[::-1]
+            if nxt not in came_from:
+                came_from[nxt] = node
+                queue.append(nxt)
+    return [start]  # pragma: no cover - a loop always leads back
 
 
 def _check_unused(docs: Sequence[Document], pool_defs: Mapping[str, tuple[Document, str]],

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rulekit.calendars import Calendar, build_calendar
+from rulekit.calendars import Calendar, build_calendar, check_horizons
 from rulekit.config.build import build_ruleset
 from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
 from rulekit.config.schema import validate_document
@@ -93,8 +94,13 @@ def document_kind(doc: Document, sink: DiagnosticSink) -> str | None:
 
 def load_document(path: Path, sink: DiagnosticSink,
                   max_bytes: int | None = None) -> Document | None:
+    limit = _size_limit(path)
+    world = max_bytes is None and limit == MAX_WORLD_FILE_BYTES
     try:
-        return load_file(path, max_bytes=max_bytes or _size_limit(path))
+        return load_file(path, max_bytes=max_bytes or limit,
+                         what="world file" if world else "file",
+                         size_hint="check a larger world with --max-file-bytes N" if world
+                         else "split it into several files")
     except LoadError as exc:
         sink.extend_from(exc)
         return None
@@ -112,6 +118,11 @@ def _size_limit(path: Path) -> int:
     if b"\nworld:" in b"\n" + head or b"world:" in head.split(b"\n", 3)[0]:
         return MAX_WORLD_FILE_BYTES
     return MAX_RULE_FILE_BYTES
+
+
+#: Unknown names in one world that get a "did you mean" hint (each looks through every name of
+#: its kind: a world of many mistakes would otherwise cost mistakes × names).
+MAX_HINTS = 20
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -139,17 +150,22 @@ def _unique_ids(doc: Document, key: str, ids: list[str], sink: DiagnosticSink) -
     return seen
 
 
-def build_world(doc: Document, sink: DiagnosticSink) -> World | None:
-    """Build a :class:`World` from a schema-valid world document, checking its references."""
+def build_world(doc: Document, sink: DiagnosticSink, *,
+                horizon_from: date | None = None) -> World | None:
+    """Build a :class:`World` from a schema-valid world document, checking its references
+    (and, with ``horizon_from``, that its calendars keep opening: see ``build_ruleset``)."""
     before = len(sink.items)
     calendars: dict[str, Calendar] = {}
     for name, spec in doc.data.get("calendars", {}).items():
         def at(path: tuple[str | int, ...], _n: str = name) -> SourceLocation | None:
             return doc.location(("calendars", _n, *path))
         try:
-            calendars[name] = build_calendar(name, spec, at=at)
+            calendars[name] = build_calendar(
+                name, spec, at=at, location=doc.location(("calendars", name), key=True))
         except RulekitError as exc:
             sink.extend_from(exc)
+    if horizon_from is not None:
+        check_horizons(calendars, horizon_from, sink)
     offices = _model_items(doc, "offices", Office, sink)
     teams = _model_items(doc, "teams", Team, sink)
     agents = _model_items(doc, "agents", Agent, sink)
@@ -163,11 +179,16 @@ def build_world(doc: Document, sink: DiagnosticSink) -> World | None:
         "contacts": _unique_ids(doc, "contacts", [c.id for c in contacts], sink),
     }
 
+    ids["calendars"] = set(calendars)
+    hints: dict[tuple[str, str], str | None] = {}
+
     def ref(kind: str, value: str | None, path: tuple[str | int, ...], what: str) -> None:
-        pool = ids[kind] if kind != "calendars" else set(calendars)
+        pool = ids[kind]
         if value is not None and value not in pool:
+            if (kind, value) not in hints and len(hints) < MAX_HINTS:
+                hints[(kind, value)] = did_you_mean(value, pool)
             sink.error("RK310", f"{what} '{value}' is not defined in this world",
-                       doc.location(path), hint=did_you_mean(value, pool))
+                       doc.location(path), hint=hints.get((kind, value)))
 
     for i, agent in enumerate(agents):
         for j, office in enumerate(agent.offices):
@@ -192,10 +213,14 @@ def build_world(doc: Document, sink: DiagnosticSink) -> World | None:
                        listings=listings, contacts=contacts, calendars=calendars)
 
 
-def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None) -> CheckResult:
+def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None,
+                horizon_from: date | None = None) -> CheckResult:
     """Validate every rulekit file under ``paths`` and build rule sets and worlds.
 
-    ``max_bytes`` overrides the per-kind file size limits."""
+    ``max_bytes`` overrides the per-kind file size limits.  ``horizon_from`` (``rulekit
+    validate`` passes the validation date) also reports calendars that stop opening in the
+    year from that date; loading rules to run them leaves it out, so that rules keep loading
+    when a calendar runs out (the leads that need it are then parked)."""
     result = CheckResult()
     sink = DiagnosticSink()
     files, missing = find_files(paths)
@@ -221,13 +246,14 @@ def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None) ->
             world_docs.append(doc)
     world_calendars: dict[str, list[str]] = defaultdict(list)
     for doc in world_docs:
-        world = build_world(doc, sink)
+        world = build_world(doc, sink, horizon_from=horizon_from)
         if world is not None:
             result.worlds[doc.path] = world
             world_calendars[str(Path(doc.path).parent)].extend(world.calendars)
     for folder, docs in groups.items():
         ruleset = build_ruleset(docs, sink, root=folder,
-                                world_calendars=world_calendars.get(folder, ()))
+                                world_calendars=world_calendars.get(folder, ()),
+                                horizon_from=horizon_from)
         if ruleset is not None:
             result.rulesets[folder] = ruleset
     result.diagnostics = sorted(sink.items, key=Diagnostic.sort_key)
