@@ -52,7 +52,9 @@ def test_the_documented_example_passes_mypy_strict_without_the_plugin(tmp_path: 
     [example] = EMBED.findall((ROOT / "docs" / "engine.md").read_text(encoding="utf-8"))
     script = tmp_path / "embed.py"
     script.write_text(example, encoding="utf-8")
-    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n", encoding="utf-8")
+    # as for an installed package: rulekit's own modules are read, not reported on
+    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n\n[mypy-rulekit.*]\n"
+                                       "follow_imports = silent\n", encoding="utf-8")
     # an editable install is found through an import hook that mypy does not follow
     env = {**os.environ, "MYPYPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "mypy",

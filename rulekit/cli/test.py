@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from rulekit.scenario import Result, run_scenario
-from rulekit.scenario.junit import write_junit
+from rulekit.scenario.junit import report_path_problem, write_junit
 
 SUFFIX = ".scenario.yaml"
 
@@ -51,21 +53,32 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
     p.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
     args = p.parse_args(argv)
+    report = Path(args.junit_xml) if args.junit_xml else None
+    if report is not None and (problem := report_path_problem(report)) is not None:
+        print(f"rulekit test: cannot write --junit-xml {report}: {problem}", file=sys.stderr)
+        return 2
     scenarios = find_scenarios(args.paths)
     if not scenarios:
         print("no scenario files (*.scenario.yaml) found")
         return 1
     results: list[Result] = []
     seconds: list[float] = []
+    started: list[datetime] = []
     for path in scenarios:
+        started.append(datetime.now().astimezone())
         began = time.perf_counter()
         result = run_scenario(path)
         seconds.append(time.perf_counter() - began)
         results.append(result)
         print("\n".join(render(result, verbose=args.verbose)))
-    if args.junit_xml:
-        write_junit(results, Path(args.junit_xml), seconds)
     passed = sum(1 for r in results if r.ok)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")
+    if report is not None:
+        try:
+            write_junit(results, report, seconds, started)
+        except OSError as exc:  # the folder was checked before the run; it changed since
+            print(f"rulekit test: cannot write --junit-xml {report}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 2
     return 0 if failed == 0 else 1

@@ -1,7 +1,8 @@
 """A pytest plugin: ``*.scenario.yaml`` files are collected as test items.
 
 Enabled automatically when rulekit is installed (entry point ``pytest11``); each scenario is
-one test whose failure shows the failed expectations with their trace excerpts.
+one test, named by its ``scenario:`` name (node id ``path/x.scenario.yaml::<scenario name>``),
+whose failure shows the failed expectations with their trace excerpts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rulekit.scenario.junit import scenario_name
 from rulekit.scenario.runner import Result, run_scenario
 
 SUFFIX = ".scenario.yaml"
@@ -25,7 +27,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class ScenarioFile(pytest.File):
     def collect(self) -> list[pytest.Item]:
-        item: ScenarioItem = ScenarioItem.from_parent(self, name=self.path.name)
+        item: ScenarioItem = ScenarioItem.from_parent(self, name=scenario_name(self.path))
         return [item]
 
 
