@@ -100,6 +100,7 @@ CODES: dict[str, CodeInfo] = _catalogue(
     CodeInfo("RK007", "scalar too large"),
     CodeInfo("RK008", "file cannot be read"),
     CodeInfo("RK009", "unknown document kind"),
+    CodeInfo("RK010", "nothing to check"),
     # 1xx: structure (JSON Schema)
     CodeInfo("RK101", "missing required property"),
     CodeInfo("RK102", "unknown property"),
@@ -127,6 +128,8 @@ CODES: dict[str, CodeInfo] = _catalogue(
     CodeInfo("RK310", "undefined reference in the world"),
     CodeInfo("RK311", "policy hand-off cycle"),
     CodeInfo("RK312", "a lead can leave the policy unrouted"),
+    CodeInfo("RK313", "name not in the world"),
+    CodeInfo("RK314", "world names not checked", W),
     # 4xx: calendars and time
     CodeInfo("RK401", "unknown time zone"),
     CodeInfo("RK402", "unknown holiday country or region"),
@@ -203,6 +206,28 @@ class DslError(RulekitError):
     """An expression does not parse, names an unknown field, or mistypes."""
 
     code = "RK201"
+
+
+class EvaluationError(RulekitError):
+    """An expression could not be evaluated on a lead (a value of the payload that does not
+    fit, such as ``any()`` over a number, or a result past a bound of ``docs/dsl.md``).
+
+    ``expression`` is the expression's text, ``location`` its position in the rule file and
+    ``reason`` the plain-words cause: ``str(error)`` is ``path:line:col: could not evaluate
+    `text`: reason``.  It is a run-time problem, so it has no code of the catalogue."""
+
+    #: Longest expression text quoted in the message (the full text is in ``expression``).
+    QUOTED = 200
+
+    def __init__(self, expression: str, reason: str,
+                 location: SourceLocation | None = None) -> None:
+        self.expression = expression
+        self.reason = reason
+        quoted = " ".join(expression.split())
+        if len(quoted) > self.QUOTED:
+            quoted = quoted[:self.QUOTED - 1] + "…"
+        self.quoted = quoted
+        super().__init__(f"could not evaluate `{quoted}`: {reason}", location)
 
 
 class CalendarError(RulekitError):

@@ -6,23 +6,39 @@ The generated code is built only from: names of declared fields and whitelisted 
 :func:`compile` and run once with :func:`exec` in a namespace that holds only this module's
 helpers and those constants (no builtins).  User text never reaches the code otherwise.
 
+The generated function never fails with a Python error: the helpers check the values they get
+at run time (values typed ``any`` are known only then), and the function's body is wrapped so
+that a run-time failure (:class:`~rulekit.dsl.functions.Unevaluable`, ``TypeError``,
+``ValueError``, ``ArithmeticError``, ``MemoryError``, ``RecursionError``) is raised as one
+:class:`~rulekit.errors.EvaluationError` with the expression's text and location.
+
 Null checks are generated only where a type may be null, so a non-null field compares directly,
 as hand-written Python would.  See :mod:`rulekit.dsl.fields` for the calling convention.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from rulekit.errors import RulekitErrors, SourceLocation
+from rulekit.errors import EvaluationError, RulekitErrors, SourceLocation
 
 from . import ast
 from .check import Checked, check
 from .fields import COMPUTED, CONTEXTS, PARAMETERS, Env
-from .functions import FUNCTIONS
+from .functions import (
+    FUNCTIONS,
+    MAX_BUILT_STRING,
+    Unevaluable,
+    check_number,
+    check_result,
+    is_number,
+    items,
+    shown,
+)
 from .parse import located, parse
 from .types import Kind, Type
 
@@ -33,7 +49,9 @@ class CompiledExpression:
 
     ``function`` is the generated Python function (parameters: see
     :data:`rulekit.dsl.fields.PARAMETERS`; call it directly in hot loops); calling the object
-    with an :class:`~rulekit.dsl.fields.Env` does the same.
+    with an :class:`~rulekit.dsl.fields.Env` does the same.  Either raises
+    :class:`~rulekit.errors.EvaluationError` when the expression cannot be evaluated on the
+    values given, and no other error.
     """
 
     text: str
@@ -133,44 +151,110 @@ def h_in(a: Any, b: Any) -> bool:
         return False
 
 
-def _numberish(x: object) -> bool:
-    return not isinstance(x, bool)
+#: The operations of the arithmetic table (``docs/dsl.md``) by the run-time kinds of their
+#: operands: any other pair (a string times a number, two lists added) does not fit: null.
+_FITTING: frozenset[tuple[str, str, str]] = frozenset({
+    ("number", "+", "number"), ("number", "-", "number"), ("number", "*", "number"),
+    ("number", "/", "number"), ("string", "+", "string"), ("time", "+", "duration"),
+    ("duration", "+", "time"), ("time", "-", "duration"), ("time", "-", "time"),
+    ("duration", "+", "duration"), ("duration", "-", "duration"), ("duration", "*", "number"),
+    ("number", "*", "duration"), ("duration", "/", "number"),
+})
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+}
+
+
+def value_kind(x: object) -> str:
+    """The DSL kind of a run-time value for arithmetic: number, string, time, duration or
+    other (booleans, lists, maps, records)."""
+    if is_number(x):
+        return "number"
+    if isinstance(x, str):
+        return "string"
+    if isinstance(x, datetime):
+        return "time"
+    if isinstance(x, timedelta):
+        return "duration"
+    return "other"
+
+
+def _numbers(op: str, a: int | float, b: int | float) -> int | float | None:
+    what = f"'{op}'"
+    check_number(a, what)
+    check_number(b, what)
+    if op == "/" and b == 0:
+        return None
+    try:
+        result: int | float = _OPERATORS[op](a, b)
+    except OverflowError:
+        raise Unevaluable(f"the result of {shown(a)} {op} {shown(b)} is too large") from None
+    return check_result(result, f"{shown(a)} {op} {shown(b)}")
+
+
+def _join(a: str, b: str) -> str:
+    size = len(a) + len(b)
+    if size > MAX_BUILT_STRING:
+        raise Unevaluable(f"'+' would build a string of {size:,} characters, more than "
+                          f"{MAX_BUILT_STRING:,}")
+    return a + b
+
+
+def _temporal(op: str, a: Any, b: Any) -> Any:
+    for x in (a, b):
+        if is_number(x):
+            check_number(x, f"'{op}'")
+    if op == "/" and not b:
+        return None
+    try:
+        return _OPERATORS[op](a, b)
+    except TypeError:  # a time with an offset and one without
+        return None
+    except (OverflowError, ValueError):
+        raise Unevaluable(f"the result of {shown(a)} {op} {shown(b)} is out of the range of "
+                          "times and durations") from None
 
 
 def h_arith(op: str) -> Callable[[Any, Any], Any]:
+    """The null-safe, run-time checked helper of an arithmetic operator."""
     def apply(a: Any, b: Any) -> Any:
-        if a is None or b is None or not (_numberish(a) and _numberish(b)):
+        if a is None or b is None:
             return None
-        try:
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if b == 0 or (isinstance(b, timedelta) and not b):
-                return None
-            return a / b
-        except TypeError:
+        left, right = value_kind(a), value_kind(b)
+        if (left, op, right) not in _FITTING:
             return None
+        if left == right == "number":
+            return _numbers(op, a, b)
+        if left == "string":
+            return _join(a, b)
+        return _temporal(op, a, b)
 
     return apply
 
 
 def h_neg(a: Any) -> Any:
-    try:
-        return None if a is None or isinstance(a, bool) else -a
-    except TypeError:
-        return None
+    if is_number(a):
+        check_number(a, "'-'")
+        return -a
+    if isinstance(a, timedelta):
+        try:
+            return -a
+        except OverflowError:
+            raise Unevaluable(f"-({a}) is out of the range of durations") from None
+    return None
 
 
 def h_seq_eq(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
-    try:
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return tuple(a) == tuple(b)
-    except TypeError:
-        return bool(a == b)
+    return bool(a == b)
+
+
+def h_items(value: object, quantifier: str) -> Any:
+    """The items a quantifier iterates over (null: none); anything but a list is an error."""
+    return items(value, f"{quantifier}()")
 
 
 HELPERS: dict[str, object] = {
@@ -186,6 +270,7 @@ HELPERS: dict[str, object] = {
     "_h_neg": h_neg,
     "_h_member": member,
     "_h_seq_eq": h_seq_eq,
+    "_h_items": h_items,
     "_b_any": any,
     "_b_all": all,
     **{f"_f_{name}": function.helper for name, function in FUNCTIONS.items()},
@@ -382,7 +467,9 @@ class CodeGenerator:
     def arithmetic(self, node: ast.Binary) -> str:
         left, right = self.type_of(node.left), self.type_of(node.right)
         a, b = self.gen(node.left), self.gen(node.right)
-        if node.op == "/" or left.may_be_null or right.may_be_null:
+        # strings go through the helper too: it bounds the length of what they build
+        if node.op == "/" or left.may_be_null or right.may_be_null or Kind.STRING in (
+                left.kind, right.kind):
             return f"{_ARITH_HELPERS[node.op]}({a}, {b})"
         return f"({a} {node.op} {b})"
 
@@ -402,7 +489,9 @@ class CodeGenerator:
             iterable = self.gen(node.iterable)
         finally:
             self.in_iterable -= 1
-        if iterable_type.may_be_null:
+        if iterable_type.kind is not Kind.LIST:  # any: checked at run time
+            iterable = f"_h_items({iterable}, {node.kind!r})"
+        elif iterable_type.may_be_null:
             iterable = f"({iterable} or ())"
         element = iterable_type.element if iterable_type.element is not None else ANY_TYPE
         self._bindings.insert(0, (node.var, element))
@@ -424,16 +513,51 @@ def generate(checked: Checked) -> tuple[str, dict[str, object]]:
     generator = CodeGenerator(checked)
     t = checked.type
     body = generator.truth(checked.node) if t.kind is Kind.BOOLEAN else generator.gen(checked.node)
-    lines = [f"def _rk_expression({_SIGNATURE}):"]
-    lines += [f"    {name} = {code}" for code, name in generator.locals.items()]
-    lines.append(f"    return {body}")
+    lines = [f"def _rk_expression({_SIGNATURE}):", "    try:"]
+    lines += [f"        {name} = {code}" for code, name in generator.locals.items()]
+    lines.append(f"        return {body}")
+    lines.append("    except _rk_failures as _rk_error:")
+    lines.append("        raise _rk_fail(_rk_error) from _rk_error")
     source = "\n".join(lines) + "\n"
     return source, generator.constants
 
 
-def build(source: str, constants: dict[str, object]) -> Callable[..., Any]:
-    """Compile generated source in a namespace of helpers and constants only."""
-    namespace: dict[str, Any] = {"__builtins__": {}, **HELPERS, **constants}
+#: The errors a compiled expression turns into :class:`~rulekit.errors.EvaluationError`.
+FAILURES: tuple[type[BaseException], ...] = (
+    Unevaluable, TypeError, ValueError, ArithmeticError, MemoryError, RecursionError)
+
+
+def reason(error: BaseException) -> str:
+    """A run-time failure in plain words."""
+    if isinstance(error, Unevaluable):
+        return error.reason
+    if isinstance(error, RecursionError):
+        return "a value is nested too deeply"
+    if isinstance(error, MemoryError):
+        return "a value is too large to work with"
+    if isinstance(error, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(error, ArithmeticError):
+        return f"a number is out of range ({error})"
+    return f"a value does not fit ({error})"
+
+
+def failing(text: str, location: SourceLocation | None) -> Callable[[BaseException],
+                                                                     EvaluationError]:
+    """What the compiled function of ``text`` raises for a run-time failure."""
+    def fail(error: BaseException) -> EvaluationError:
+        return EvaluationError(text, reason(error), location)
+
+    return fail
+
+
+def build(source: str, constants: dict[str, object],
+          fail: Callable[[BaseException], EvaluationError] | None = None) -> Callable[..., Any]:
+    """Compile generated source in a namespace of helpers and constants only; ``fail``
+    makes the :class:`~rulekit.errors.EvaluationError` of a run-time failure."""
+    namespace: dict[str, Any] = {"__builtins__": {}, **HELPERS, **constants,
+                                 "_rk_failures": FAILURES,
+                                 "_rk_fail": fail or failing("", None)}
     code = compile(source, "<rulekit expression>", "exec")
     exec(code, namespace)  # generated from a checked tree, never from user text
     function: Callable[..., Any] = namespace["_rk_expression"]
@@ -466,14 +590,15 @@ def compile_expression(
     if diagnostics:
         raise RulekitErrors(diagnostics)
     source, constants = generate(checked)
+    location = located(locate, node.span)
     return CompiledExpression(
         text=text,
         source=source,
         type=checked.type,
         context=context,
-        location=located(locate, node.span),
+        location=location,
         fields=tuple(checked.fields),
-        function=build(source, constants),
+        function=build(source, constants, failing(text, location)),
         calendars=calendars_named(node),
         readers=_readers(checked.fields, context, locate) if readers else (),
     )

@@ -23,14 +23,22 @@ Calendar functions take the calendar name as a string literal, checked against t
 the caller declares (RK302 when unknown); they evaluate at ``now`` in the calendar's time zone.
 ``local_time_between`` wraps past midnight when the start is after the end.  At run time they
 ask the :class:`Runtime` for the calendar, and ``owner_in`` asks it for the contact's owner.
+
+Run-time checks: every helper checks the kinds of its arguments, since values typed ``any``
+(``lead.attributes.*``) are only known then.  Most give null (or false) for a value that does
+not fit; a value or a result that cannot be worked with (``any()`` over a number, a number
+beyond :data:`MAX_INTEGER_DIGITS` digits, NaN in arithmetic, a string past
+:data:`MAX_BUILT_STRING` characters) raises :class:`Unevaluable` with the reason, which the
+compiled expression turns into :class:`rulekit.errors.EvaluationError` with its location.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from rulekit.suggest import did_you_mean
@@ -243,6 +251,127 @@ def _time_between(call: ast.Call, args: Sequence[Type], c: Checking) -> Type:
 
 # --- run-time helpers -----------------------------------------------------------------------
 
+#: Longest string an expression may build (``+`` of two strings), in characters.
+MAX_BUILT_STRING = 100_000
+#: Most digits of a whole number that arithmetic and the number functions work with or give.
+MAX_INTEGER_DIGITS = 400
+#: Widest ``digits`` of ``round(n, digits)``, either way.
+MAX_ROUND_DIGITS = 400
+#: Numbers of at most :data:`MAX_INTEGER_DIGITS` digits are smaller than this in magnitude.
+INTEGER_LIMIT = 10**MAX_INTEGER_DIGITS
+
+#: Longest part of a string value quoted in a reason.
+_QUOTED = 40
+
+
+class Unevaluable(Exception):
+    """Why an expression cannot be evaluated on the values it got: raised by the run-time
+    helpers, turned into :class:`rulekit.errors.EvaluationError` (with the expression's text
+    and location) by the compiled function."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def is_number(x: object) -> bool:
+    """An int or a float, not a boolean."""
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def shown(value: object) -> str:
+    """A run-time value, briefly, as a reason quotes it: ``3``, ``NaN``, ``"abc"``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "infinity" if value > 0 else "-infinity"
+        return repr(value)
+    if isinstance(value, int):
+        if not -INTEGER_LIMIT < value < INTEGER_LIMIT:
+            return f"a number of more than {MAX_INTEGER_DIGITS} digits"
+        text = str(value)
+        digits = len(text.lstrip("-"))
+        return text if digits <= 30 else f"{text[:21]}… ({digits} digits)"
+    if isinstance(value, str):
+        quoted = repr(value[:_QUOTED])
+        return quoted if len(value) <= _QUOTED else f"{quoted[:-1]}…{quoted[-1]} " \
+            f"({len(value):,} characters)"
+    return describe(value)
+
+
+def describe(value: object) -> str:
+    """A run-time value in words, for reasons: ``the number 3``, ``a list of 2 items``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {shown(value)}"
+    if isinstance(value, int | float):
+        text = shown(value)
+        return text if text.startswith("a number") else f"the number {text}"
+    if isinstance(value, str):
+        return f"the string {shown(value)}"
+    if isinstance(value, list | tuple | set | frozenset):
+        count = len(value)
+        return f"a list of {count} item{'' if count == 1 else 's'}"
+    if isinstance(value, dict):
+        count = len(value)
+        return f"a map of {count} key{'' if count == 1 else 's'}"
+    if isinstance(value, datetime):
+        return f"the time {value.isoformat()}"
+    if isinstance(value, timedelta):
+        return f"the duration {value}"
+    return f"a {type(value).__name__} record"
+
+
+def check_number(x: int | float, what: str) -> None:
+    """Raise :class:`Unevaluable` unless ``x`` is finite and has at most
+    :data:`MAX_INTEGER_DIGITS` digits (``what``: the operation, as in ``'*'``, ``abs()``)."""
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise Unevaluable(f"{what} works on finite numbers, got {shown(x)}")
+    elif not -INTEGER_LIMIT < x < INTEGER_LIMIT:
+        raise Unevaluable(f"{what} works on numbers of at most {MAX_INTEGER_DIGITS} digits, "
+                          f"got {shown(x)}")
+
+
+def check_result(result: int | float, what: str) -> int | float:
+    """``result`` when it is finite with at most :data:`MAX_INTEGER_DIGITS` digits; else
+    :class:`Unevaluable` (``what``: the computation, as in ``1e+308 * 10.0``)."""
+    if isinstance(result, float):
+        if not math.isfinite(result):
+            raise Unevaluable(f"the result of {what} is {shown(result)}, not a finite number")
+    elif not -INTEGER_LIMIT < result < INTEGER_LIMIT:
+        raise Unevaluable(f"the result of {what} has more than {MAX_INTEGER_DIGITS} digits")
+    return result
+
+
+def items(value: object, what: str) -> Sequence[Any]:
+    """``value`` when it is a list (null: no items); else :class:`Unevaluable`."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return value
+    if isinstance(value, set | frozenset):
+        return tuple(value)
+    raise Unevaluable(f"{what} needs a list, got {describe(value)}")
+
+
+def frozen(value: object) -> object:
+    """A hashable stand-in for a value, equal when the values are (lists as tuples, maps as
+    sets of pairs): so lists of lists or maps can be compared in linear time."""
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    if isinstance(value, dict):
+        return frozenset((k, frozen(v)) for k, v in value.items())
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
 
 def rt_lower(x: object) -> str | None:
     return x.lower() if isinstance(x, str) else None
@@ -253,10 +382,7 @@ def rt_upper(x: object) -> str | None:
 
 
 def rt_len(x: Any) -> int | None:
-    try:
-        return None if x is None else len(x)
-    except TypeError:
-        return None
+    return len(x) if isinstance(x, str | list | tuple | dict | set | frozenset) else None
 
 
 def rt_contains(haystack: Any, needle: Any) -> bool:
@@ -264,9 +390,11 @@ def rt_contains(haystack: Any, needle: Any) -> bool:
         return False
     if isinstance(haystack, str):
         return isinstance(needle, str) and needle in haystack
+    if not isinstance(haystack, list | tuple | dict | set | frozenset):
+        return False
     try:
         return bool(needle in haystack)
-    except TypeError:
+    except TypeError:  # an unhashable needle in a map's keys
         return False
 
 
@@ -302,22 +430,28 @@ def rt_max(*args: Any) -> Any:
 
 
 def rt_abs(x: Any) -> Any:
-    return abs(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+    if not is_number(x):
+        return None
+    check_number(x, "abs()")
+    return abs(x)
 
 
 def rt_round(x: Any, digits: Any = 0) -> Any:
-    if not isinstance(x, int | float) or not isinstance(digits, int | float):
+    if not is_number(x) or not is_number(digits):
         return None
+    check_number(x, "round()")
+    if not -MAX_ROUND_DIGITS <= digits <= MAX_ROUND_DIGITS:  # false for NaN too
+        raise Unevaluable(f"round() needs digits from -{MAX_ROUND_DIGITS} to "
+                          f"{MAX_ROUND_DIGITS}, got {shown(digits)}")
     return round(x, int(digits))
 
 
 def rt_overlaps(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
-    try:
-        return not set(a).isdisjoint(b)
-    except TypeError:
-        return any(x in b for x in a)
+    first = items(a, "overlaps()")
+    second = items(b, "overlaps()")
+    return not {frozen(x) for x in first}.isdisjoint(frozen(y) for y in second)
 
 
 def rt_owner_in(runtime: Runtime, scope: object) -> str | None:

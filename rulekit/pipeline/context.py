@@ -1,8 +1,13 @@
 """The working context of one decision: inputs (ruleset, world, facts, now, randomness), the
-evolving lead state, and the effects and trace being built.  Nothing here performs I/O."""
+evolving lead state, and the effects and trace being built.  Nothing here performs I/O.
+
+A condition that cannot be evaluated on the lead (:class:`~rulekit.errors.EvaluationError`)
+counts as not matching, with a line in the trace (:meth:`Context.condition`,
+:meth:`Context.unevaluable`); a value expression that cannot be evaluated raises it."""
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,6 +15,8 @@ from typing import Any
 
 from rulekit.calendars import Calendar
 from rulekit.dsl import CompiledExpression, Duration
+from rulekit.dsl.functions import INTEGER_LIMIT, describe, is_number
+from rulekit.errors import EvaluationError, SourceLocation
 from rulekit.model import Agent, Contact, Lead, Listing
 from rulekit.pipeline.effects import Effect, SendNotification
 from rulekit.pipeline.facts import Facts, contact_key
@@ -32,8 +39,28 @@ def scope_key(scope: Scope, ctx: Context) -> str | None:
         return f"market:{mls}" if mls else None
     if scope.expression is None:
         return None
-    value = ctx.evaluate(scope.expression)
+    value = key_text(ctx.evaluate(scope.expression))
     return f"custom:{value}" if value not in (None, "") else None
+
+
+def key_text(value: Any) -> str | None:
+    """An expression's value as the text of a key (a scope, a pool's ``match``): strings,
+    booleans and numbers as text; ``None`` for null and for values no key can be (a list, a
+    map, a number that is not finite or has more digits than text may hold)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or (is_number(value) and -INTEGER_LIMIT < value < INTEGER_LIMIT):
+        return str(value)  # not NaN or an infinity: they compare false
+    return None
+
+
+def target_text(value: Any) -> str:
+    """How the trace names what an agent expression (``to:``) gave, when it is no agent."""
+    if value is None:
+        return "nobody"
+    if isinstance(value, str):
+        return f"'{value}', who is not in the world"
+    return f"{describe(value)}, not an agent id"
 
 
 def describe_scope(key: str) -> str:
@@ -66,6 +93,7 @@ class Context:
     _contact: Contact | None = None
     _contact_loaded: bool = False
     _arguments: tuple[Any, ...] | None = None
+    _unevaluable: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def rng(self) -> random.Random:
@@ -140,6 +168,32 @@ class Context:
     def evaluate_office(self, expression: CompiledExpression, office: Any, size: int) -> Any:
         return expression.function(*self.arguments(), None, None, office, size)
 
+    def condition(self, expression: CompiledExpression, who: str, kind: str,
+                  where: SourceLocation | None) -> bool:
+        """A condition's result for the lead; one that cannot be evaluated is recorded
+        (:meth:`unevaluable`) and counts as not matching."""
+        try:
+            return bool(self.evaluate(expression))
+        except EvaluationError as error:
+            self.unevaluable(who, error, kind, where)
+            return False
+
+    def unevaluable(self, who: str, error: EvaluationError, kind: str,
+                    where: SourceLocation | None, note: str = "",
+                    data: dict[str, Any] | None = None) -> None:
+        """Record in the trace that ``who``'s condition could not be evaluated and is treated
+        as not matching — once per decision for each condition (``note``: how often, for a
+        condition tried on many agents)."""
+        key = (who, str(error.location))
+        if key in self._unevaluable:
+            return
+        self._unevaluable.add(key)
+        self.trace.add(kind, f"{who}: could not evaluate `{error.quoted}` at {error.location}: "
+                       f"{error.reason}{note}; treated as not matching.", where,
+                       {**(data or {}), "result": False, "error": error.reason,
+                        "expression": error.quoted,
+                        "at": None if error.location is None else str(error.location)})
+
     def arguments(self) -> tuple[Any, ...]:
         """The expression arguments of this lead now (lead, contact, listing, now, runtime),
         made of immutable values; built once, again only if the lead changes (an office
@@ -208,6 +262,23 @@ class Context:
 
     def agent_name(self, agent_id: str) -> str:
         return agent_name(self.world, agent_id)
+
+
+def weight_of(expression: CompiledExpression, value: Any) -> float:
+    """A weight expression's value as a float: null counts 0; anything but a finite number
+    (a string, a list, NaN, a number beyond the float range) raises
+    :class:`~rulekit.errors.EvaluationError`."""
+    if value is None:
+        return 0.0
+    if is_number(value):
+        try:
+            weight = float(value)
+        except OverflowError:
+            weight = math.inf
+        if math.isfinite(weight):
+            return weight
+    raise EvaluationError(expression.text, f"a weight must be a finite number, got "
+                          f"{describe(value)}", expression.location)
 
 
 def agent_name(world: World, agent_id: str) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from rulekit.errors import RulekitError
+from rulekit.dsl.functions import describe
+from rulekit.errors import EvaluationError, RulekitError
 from rulekit.model import Lead
 from rulekit.pipeline.context import Context
 from rulekit.pipeline.effects import AssignLead, EnqueueLead, RecordAudit, RejectAction
@@ -72,7 +73,8 @@ def policy_matches(policy: Policy, ctx: Context) -> bool:
             return False
     if applies.entries is not None and lead.entry.value not in applies.entries:
         return False
-    return applies.when is None or bool(ctx.evaluate(applies.when))
+    return applies.when is None or ctx.condition(applies.when, f"Policy '{policy.name}'",
+                                                 "policy", policy.location)
 
 
 def select_policy(ctx: Context) -> Policy | None:
@@ -149,7 +151,12 @@ def _matches(ctx: Context, rule: Rule) -> bool:
                       rule.location)
         return True
     when = rule.when
-    result = bool(ctx.evaluate(when))
+    try:
+        result = bool(ctx.evaluate(when))
+    except EvaluationError as error:  # counts as not matching, said in the trace
+        ctx.unevaluable(f"Rule '{rule.name}'", error, "rule", rule.location,
+                        data={"rule": rule.name})
+        return False
     fields = []
     records = []
     for path, value in when.read_values(*ctx.arguments()).items():
@@ -171,18 +178,26 @@ def _word_condition(data: Mapping[str, Any], rule: str, condition: str,
             + (f" ({shown})" if shown else "") + ".")
 
 
-def _plain(value: object) -> object:
+#: Deepest nesting of a value read by a condition that a trace keeps as is; deeper lists and
+#: maps (a payload's free-form attributes) are kept as their description.
+MAX_TRACED_DEPTH = 16
+
+
+def _plain(value: object, depth: int = 0) -> object:
     """A value read by a condition, as the trace keeps it (see ``rulekit.trace.Pairs``):
-    records by id, lists as tuples, mappings as tuples of pairs."""
+    records by id, lists as tuples, mappings as tuples of pairs (nested at most
+    :data:`MAX_TRACED_DEPTH` levels: ``"a list of 3 items"`` below)."""
     if value is None or isinstance(value, (str, int, float)):
         return value
     identity = getattr(value, "id", None)
     if isinstance(identity, str):
         return identity
+    if isinstance(value, (list, tuple, set, frozenset, dict)) and depth >= MAX_TRACED_DEPTH:
+        return describe(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(_plain(v) for v in value)
+        return tuple(_plain(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        return tuple((str(k), _plain(v)) for k, v in value.items())
+        return tuple((str(k), _plain(v, depth + 1)) for k, v in value.items())
     return value
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rulekit.dsl import Duration
-from rulekit.pipeline.context import Context
+from rulekit.pipeline.context import Context, target_text, weight_of
 from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, ScheduleTimer
 from rulekit.pipeline.pools import PoolResult, resolve_agents
 from rulekit.pipeline.state import WAITING, Pending
@@ -105,7 +105,8 @@ def _weights(ctx: Context, step: OfferSequence, result: PoolResult) -> list[floa
     if step.weight is None:
         return None
     agents = ctx.world.agents
-    return [float(ctx.evaluate(step.weight, agents[a], ctx.facts.load(a)) or 0)
+    weight = step.weight
+    return [weight_of(weight, ctx.evaluate(weight, agents[a], ctx.facts.load(a)))
             for a in result.eligible]
 
 
@@ -113,7 +114,7 @@ def _weights(ctx: Context, step: OfferSequence, result: PoolResult) -> list[floa
 def run_offer(ctx: Context, step: Offer, rule: str) -> str:
     agent = ctx.evaluate(step.to)
     if not isinstance(agent, str) or agent not in ctx.world.agents:
-        shown = "nobody" if agent is None else f"'{agent}', who is not in the world"
+        shown = target_text(agent)
         ctx.trace.add("step", f"Offer: `{step.to.text}` gives {shown}; going on.",
                       step.location)
         return PASS

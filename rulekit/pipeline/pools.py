@@ -4,7 +4,8 @@ Candidates come from the world's indexes (explicit members, offices, teams, tags
 ``match`` keys ZIP / MLS / city / office), starting from the smallest list, so a decision costs
 in proportion to the pool and not to the number of agents of the brokerage.  Exclusions are
 then counted per reason — paused, already offered, off duty, at capacity, or not matching the
-pool's ``where`` — for the trace.
+pool's ``where`` — for the trace.  A ``where`` that cannot be evaluated on a candidate counts
+as not matching; the trace says so once per decision, with the number of candidates it failed on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rulekit.calendars import Calendar
-from rulekit.pipeline.context import Context
+from rulekit.errors import EvaluationError
+from rulekit.pipeline.context import Context, key_text
 from rulekit.ruleset import Pool
 from rulekit.trace import message
 from rulekit.world import World
@@ -108,8 +110,8 @@ def lead_values(ctx: Context, pool: Pool) -> tuple[str | None, ...]:
     """What the pool's membership depends on for this lead: the lead's office (when the pool
     names ``lead.office``) and the value of each ``match`` expression, as text."""
     office = ctx.lead.office if "lead.office" in pool.offices else None
-    values = [ctx.evaluate(expression) for _, expression in pool.match]
-    return (office, *(None if v is None else str(v) for v in values))
+    values = [key_text(ctx.evaluate(expression)) for _, expression in pool.match]
+    return (office, *values)
 
 
 def rotation_key(pool: Pool, values: tuple[str | None, ...]) -> str:
@@ -213,6 +215,8 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     needs_load = where is not None and "agent.load" in where.fields
     eligible = result.eligible
     excluded = result.excluded
+    first: EvaluationError | None = None  # the where's first failure, and how many
+    failures = 0
     for agent_id in order:
         agent = agents[agent_id]
         if paused and agent.paused:
@@ -224,14 +228,34 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
         elif (capacity and agent.capacity is not None
               and ctx.facts.load(agent_id) >= agent.capacity):
             reason = "at_capacity"
-        elif where is not None and not ctx.evaluate(
-                where, agent, ctx.facts.load(agent_id) if needs_load else 0):
+        elif where is not None:
+            try:
+                matched = ctx.evaluate(where, agent,
+                                       ctx.facts.load(agent_id) if needs_load else 0)
+            except EvaluationError as error:
+                first = first or error
+                failures += 1
+                matched = False
+            if matched:
+                eligible.append(agent_id)
+                continue
             reason = "where"
         else:
             eligible.append(agent_id)
             continue
         excluded.setdefault(reason, []).append(agent_id)
+    if first is not None:
+        _unevaluable(ctx, pool, first, failures, "agent")
     return result
+
+
+def _unevaluable(ctx: Context, pool: Pool, first: EvaluationError, count: int,
+                 noun: str) -> None:
+    """One trace line for a ``where`` that could not be evaluated on some candidates (the
+    first failure's reason, and how many candidates it failed on)."""
+    ctx.unevaluable(f"Pool '{pool.name}'", first, "pool", pool.location,
+                    f" (on {count} {noun}{'' if count == 1 else 's'})",
+                    {"pool": pool.name, "failed": count})
 
 
 def _simple_exclusions(result: PoolResult, found: Candidates, exclude: Sequence[str],
@@ -259,19 +283,30 @@ def resolve_offices(ctx: Context, pool: Pool) -> PoolResult:
     if pool.members is not None:
         sources.plain([m for m in pool.members if m in world.offices])
     for key, expression in pool.match:
-        value = ctx.evaluate(expression)
+        value = key_text(ctx.evaluate(expression))
         if value is None:
             return PoolResult(pool.name, [], [])
         if key == "city":
-            sources.plain(world.offices_by_city.get(str(value).lower(), ()))
+            sources.plain(world.offices_by_city.get(value.lower(), ()))
     order = sources.intersection(()) if sources.lists else list(world.offices)
     result = PoolResult(pool.name, order, [])
+    first: EvaluationError | None = None  # the where's first failure, and how many
+    failures = 0
     for office_id in order:
         office = world.offices[office_id]
-        untagged = bool(pool.tags) and not set(pool.tags) <= set(office.tags)
-        if untagged or (pool.where is not None and not ctx.evaluate_office(
-                pool.where, office, world.office_sizes.get(office_id, 0))):
-            result.excluded.setdefault("where", []).append(office_id)
-        else:
+        matched = not pool.tags or set(pool.tags) <= set(office.tags)
+        if matched and pool.where is not None:
+            try:
+                matched = bool(ctx.evaluate_office(pool.where, office,
+                                                   world.office_sizes.get(office_id, 0)))
+            except EvaluationError as error:
+                first = first or error
+                failures += 1
+                matched = False
+        if matched:
             result.eligible.append(office_id)
+        else:
+            result.excluded.setdefault("where", []).append(office_id)
+    if first is not None:
+        _unevaluable(ctx, pool, first, failures, "office")
     return result

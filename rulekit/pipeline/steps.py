@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rulekit.pipeline.context import Context, describe_scope, scope_key
+from rulekit.pipeline.context import (
+    Context,
+    describe_scope,
+    scope_key,
+    target_text,
+    weight_of,
+)
 from rulekit.pipeline.effects import (
     AssignLead,
     DropLead,
@@ -78,7 +84,7 @@ def enqueue(ctx: Context, queue: str, reason: str | None, rule: str,
 def run_assign(ctx: Context, step: Assign, rule: str) -> str:
     agent = ctx.evaluate(step.to)
     if not isinstance(agent, str) or agent not in ctx.world.agents:
-        shown = "nobody" if agent is None else f"'{agent}', who is not in the world"
+        shown = target_text(agent)
         ctx.trace.add("step", f"Assign: `{step.to.text}` gives {shown}.", step.location)
         return enqueue(ctx, "unroutable", f"assign target {shown}", rule)
     ctx.trace.add("step", f"Assign to `{step.to.text}` = {agent}.", step.location)
@@ -165,8 +171,9 @@ def run_pick_office(ctx: Context, step: PickOffice, rule: str) -> str:
     if step.weight is None:
         pick = pick_random(ctx, result, None)
     else:
-        weights = [float(ctx.evaluate_office(step.weight, world.offices[o],
-                                             world.office_sizes.get(o, 0)) or 0)
+        weight = step.weight
+        weights = [weight_of(weight, ctx.evaluate_office(weight, world.offices[o],
+                                                         world.office_sizes.get(o, 0)))
                    for o in result.eligible]
         pick = pick_weighted(ctx, result, weights)
     ctx.trace.add("pick", pick.text.replace("Picked", "Picked office"), data=pick.data)
