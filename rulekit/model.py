@@ -9,9 +9,65 @@ field added here is at once accepted in payloads and usable in rule conditions.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+#: A lead's instants must lie in [LEAD_EARLIEST, LEAD_END): the years 1970 to 2200, in UTC.
+LEAD_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LEAD_END = datetime(2201, 1, 1, tzinfo=UTC)
+#: Characters no store can keep in text: NUL (PostgreSQL refuses it in text and JSONB) and
+#: lone surrogates (not encodable as UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _character_error(loc: tuple[str | int, ...], text: str, char: str,
+                     what: str) -> InitErrorDetails:
+    name = "a NUL character" if char == "\x00" else "a lone surrogate"
+    return InitErrorDetails(
+        type=PydanticCustomError(
+            "unstorable_character",
+            "{what} must not contain {name} (U+{code}), which databases cannot store",
+            {"what": what, "name": name, "code": f"{ord(char):04X}"}),
+        loc=loc, input=text)
+
+
+def intake_problems(lead: BaseModel) -> list[InitErrorDetails]:
+    """What a validated lead holds that rulekit refuses at intake, in one pass over it:
+    unstorable characters in any string or mapping key, at any depth, and instants outside
+    :data:`LEAD_EARLIEST` .. :data:`LEAD_END`.  Each problem's ``loc`` is its field path."""
+    problems: list[InitErrorDetails] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [
+        ((name,), getattr(lead, name)) for name in reversed(type(lead).model_fields)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            if (found := UNSTORABLE.search(value)) is not None:
+                problems.append(_character_error(loc, value, found.group(), "text"))
+        elif isinstance(value, BaseModel):
+            stack.extend(((*loc, name), getattr(value, name))
+                         for name in reversed(type(value).model_fields))
+        elif isinstance(value, dict):
+            items = list(value.items())
+            for key, item in reversed(items):
+                stack.append(((*loc, key if isinstance(key, str | int) else str(key)), item))
+            for key, _ in items:
+                if isinstance(key, str) and (found := UNSTORABLE.search(key)) is not None:
+                    problems.append(_character_error((*loc, key), key, found.group(), "a key"))
+        elif isinstance(value, list | tuple | set | frozenset):
+            stack.extend(((*loc, i), item) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, datetime) and value.tzinfo is not None \
+                and not LEAD_EARLIEST <= value < LEAD_END:
+            problems.append(InitErrorDetails(
+                type=PydanticCustomError(
+                    "instant_out_of_range",
+                    "instant must be in the years 1970 to 2200 (UTC), got {value}",
+                    {"value": value.isoformat()}),
+                loc=loc, input=value))
+    return problems
 
 
 class _Model(BaseModel):
@@ -63,7 +119,9 @@ class PropertyRef(_Model):
 
 class Lead(_Model):
     """One consumer action that reached the brokerage: an inquiry, a showing request, a saved
-    search.  ``id`` is the idempotency key: submitting the same id twice yields one lead."""
+    search.  ``id`` is the idempotency key: submitting the same id twice yields one lead.
+    No text of a lead, at any depth, may contain NUL or a lone surrogate (U+D800-U+DFFF), and
+    its instants must fall in the years 1970 to 2200 (UTC)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -75,7 +133,8 @@ class Lead(_Model):
     id: str = Field(..., min_length=1, max_length=200,
                     description="Unique id of the lead; also its idempotency key.",
                     examples=["ls-2026-11-24-0001"])
-    received_at: AwareDatetime = Field(..., description="When the lead arrived (with offset).",
+    received_at: AwareDatetime = Field(..., description="When the lead arrived (with offset); "
+                                       "in the years 1970 to 2200 (UTC).",
                                        examples=["2026-11-24T14:05:00-05:00"])
     source: str = Field(..., min_length=1, description="Lead source (site or system).",
                         examples=["remax.com"])
@@ -110,6 +169,13 @@ class Lead(_Model):
     attributes: dict[str, Any] = Field(default_factory=dict,
                                        description="Free-form attributes for custom rules.",
                                        examples=[{"campaign": "fall-open-house"}])
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        problems = intake_problems(self)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
 
 
 class ContactStatus(enum.StrEnum):

@@ -15,10 +15,21 @@ from rulekit.calendars.agents import (
     build_calendars,
     on_duty,
 )
-from rulekit.calendars.business import MAX_CLOSED_DAYS, Calendar, build_calendar
+from rulekit.calendars.business import (
+    END_INSTANT,
+    FIRST_INSTANT,
+    HORIZON_DAYS,
+    MAX_CLOSED_DAYS,
+    Calendar,
+    build_calendar,
+    check_horizons,
+)
 from rulekit.calendars.spec import CalendarSpec, Window, parse_spec
 
 __all__ = [
+    "END_INSTANT",
+    "FIRST_INSTANT",
+    "HORIZON_DAYS",
     "MAX_CLOSED_DAYS",
     "Calendar",
     "CalendarSet",
@@ -28,6 +39,7 @@ __all__ = [
     "add_duration",
     "build_calendar",
     "build_calendars",
+    "check_horizons",
     "on_duty",
     "parse_spec",
 ]

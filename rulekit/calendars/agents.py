@@ -6,10 +6,16 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from rulekit.calendars.business import Calendar, build_calendar
+from rulekit.calendars.business import END_INSTANT, FIRST_INSTANT, Calendar, build_calendar
 from rulekit.calendars.spec import PathT
 from rulekit.calendars.zone import from_us, to_us
-from rulekit.errors import Diagnostic, RulekitErrors, SemanticError, SourceLocation
+from rulekit.errors import (
+    CalendarError,
+    Diagnostic,
+    RulekitErrors,
+    SemanticError,
+    SourceLocation,
+)
 from rulekit.suggest import did_you_mean
 
 
@@ -111,4 +117,10 @@ def add_duration(
         if calendar is None:
             raise ValueError("a business duration needs a calendar")
         return calendar.add_business(t, dt.timedelta(seconds=seconds))
-    return from_us(to_us(t) + seconds * 1_000_000)
+    end = to_us(t) + seconds * 1_000_000
+    if not to_us(FIRST_INSTANT) <= end < to_us(END_INSTANT):
+        raise CalendarError(
+            f"{t.isoformat()} plus {seconds} seconds is outside the range of instants rulekit "
+            f"computes with ({FIRST_INSTANT.date()} to {END_INSTANT.date()}, exclusive)",
+            code="RK407", hint="check the instant: its year looks wrong")
+    return from_us(end)

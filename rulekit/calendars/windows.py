@@ -73,6 +73,6 @@ def firings_on(expr: str, day: date) -> list[int]:
             if fire >= end:
                 break
             out.append((fire.hour * 60) + fire.minute)
-    except (CroniterBadDateError, CroniterError, OverflowError):  # no more firings
-        pass
+    except (CroniterBadDateError, CroniterError, OverflowError, ValueError):
+        pass  # no more firings (or none before the year 9999 ends)
     return out

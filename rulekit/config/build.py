@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -66,11 +67,34 @@ MAX_HINTS = 20
 POOL_CONTEXT = {"agents": "agent", "offices": "office"}
 
 
+@dataclass(frozen=True)
+class Failed:
+    """What the files of a folder that failed to load or to match their schema would define:
+    references to these names are not reported (the failed file's own problems are), and
+    with ``unknown`` (a file that could not be read at all) no name is reported undefined."""
+
+    policies: frozenset[str] = frozenset()
+    pools: frozenset[str] = frozenset()
+    calendars: frozenset[str] = frozenset()
+    unknown: bool = False
+
+    def covers(self, what: str, name: str) -> bool:
+        return self.unknown or name in getattr(self, what)
+
+
+class _EveryName(frozenset[str]):
+    """Calendar names for expressions when a file that failed may define any."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 class _Builder:
     def __init__(self, docs: Sequence[Document], sink: DiagnosticSink,
-                 world_calendars: Sequence[str] = ()) -> None:
+                 world_calendars: Sequence[str] = (), failed: Failed | None = None) -> None:
         self.docs = docs
         self.sink = sink
+        self.failed = failed or Failed()
         self.calendars: dict[str, Calendar] = {}
         self.calendar_names: set[str] = set(world_calendars)
         self.known_calendars = frozenset(self.calendar_names)  # once collected: for every expr
@@ -127,6 +151,8 @@ class _Builder:
         if not isinstance(name, str):
             return None
         if name not in self.pool_defs:
+            if self.failed.covers("pools", name):
+                return None
             self.sink.error("RK301", f"undefined pool '{name}'", doc.location(path),
                             hint=self.hint("pools", name, self.pool_defs))
             return None
@@ -145,6 +171,8 @@ class _Builder:
         if allow_agent and name == "agent":
             return name
         if name not in self.calendar_names:
+            if self.failed.covers("calendars", name):
+                return None
             self.sink.error("RK302", f"undefined calendar '{name}'", doc.location(path),
                             hint=self.hint("calendars", name, self.calendar_names))
             return None
@@ -177,7 +205,8 @@ class _Builder:
                                     "define each once")
                 else:
                     self.pool_defs[pool_name] = (doc, data["policy"])
-        self.known_calendars = frozenset(self.calendar_names)
+        self.known_calendars = (_EveryName(self.calendar_names) if self.failed.unknown
+                                else frozenset(self.calendar_names | self.failed.calendars))
 
     def build_calendars(self) -> None:
         for doc in self.docs:
@@ -404,6 +433,8 @@ class _Builder:
         if not isinstance(name, str):
             return None
         if name not in self.policy_names:
+            if self.failed.covers("policies", name):
+                return None
             self.sink.error("RK303", f"undefined policy '{name}'", doc.location(path),
                             hint=self.hint("policies", name, self.policy_names))
             return None
@@ -479,15 +510,19 @@ def ruleset_version(docs: Sequence[Document]) -> str:
 
 def build_ruleset(docs: Sequence[Document], sink: DiagnosticSink, *, root: str = "",
                   world_calendars: Sequence[str] = (),
-                  horizon_from: date | None = None) -> RuleSet | None:
+                  horizon_from: date | None = None,
+                  failed: Failed | None = None) -> RuleSet | None:
     """Compile schema-valid rule-file documents of one folder; ``None`` if any problem.
+
+    ``failed`` names what the folder's files that failed to load or to match their schema
+    would define: references to it are not reported, and no rule set is returned.
 
     With ``horizon_from`` (the validation date), a calendar that stops opening in the year
     from that date is a problem too (RK404, :func:`rulekit.calendars.check_horizons`)."""
     from rulekit.config.lint import lint_ruleset
 
     before = len(sink.items)
-    builder = _Builder(docs, sink, world_calendars)
+    builder = _Builder(docs, sink, world_calendars, failed)
     builder.collect()
     builder.build_calendars()
     if horizon_from is not None:
@@ -495,9 +530,9 @@ def build_ruleset(docs: Sequence[Document], sink: DiagnosticSink, *, root: str =
     builder.build_pools()
     policies = [p for doc in docs if (p := builder.policy(doc)) is not None]
     lint_ruleset(docs, policies, pool_defs=builder.pool_defs, used_pools=builder.used_pools,
-                 used_calendars=builder.used_calendars, sink=sink)
-    failed = any(d.severity == "error" for d in sink.items[before:])
-    if failed or len(policies) != len(docs):
+                 used_calendars=builder.used_calendars, sink=sink, complete=failed is None)
+    problems = any(d.severity == "error" for d in sink.items[before:])
+    if problems or failed is not None or len(policies) != len(docs):
         return None
     return RuleSet(tuple(policies), dict(builder.pools), dict(builder.calendars),
                    ruleset_version(docs), root)

@@ -10,7 +10,7 @@ by precedence).  Problems of every stage are collected; nothing stops at the fir
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +19,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rulekit.calendars import Calendar, build_calendar, check_horizons
-from rulekit.config.build import build_ruleset
+from rulekit.config.build import Failed, build_ruleset
+from rulekit.config.lint import WorldNames, check_world_names, world_references
 from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
 from rulekit.config.schema import validate_document
 from rulekit.errors import Diagnostic, DiagnosticSink, LoadError, RulekitError, SourceLocation
@@ -213,6 +214,99 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
                        listings=listings, contacts=contacts, calendars=calendars)
 
 
+def _empty_folders(paths: Sequence[str | Path], files: Sequence[Path]) -> list[Diagnostic]:
+    """A problem for each folder of ``paths`` under which there is no YAML file at all."""
+    problems = []
+    for raw in paths:
+        folder = Path(raw)
+        if folder.is_dir() and not any(f.is_relative_to(folder) for f in files):
+            problems.append(Diagnostic(
+                "RK010", "no rule files in this folder: it holds no .yaml or .yml file",
+                SourceLocation(str(raw), 1, 1),
+                hint="name the folder of the rule files and their world.yaml (hidden files "
+                "and folders are skipped)"))
+    return problems
+
+
+def _defined_names(doc: Document, kind: str) -> Failed:
+    """What a document that failed its schema would define, as far as its data tells."""
+    data = doc.data
+
+    def keys(key: str) -> frozenset[str]:
+        value = data.get(key)
+        return frozenset(k for k in value if isinstance(k, str)) if isinstance(value, dict) \
+            else frozenset()
+
+    if kind == "world":
+        return Failed(calendars=keys("calendars"))
+    if kind != "rulefile":
+        return Failed()
+    name = data.get("policy")
+    return Failed(policies=frozenset([name]) if isinstance(name, str) else frozenset(),
+                  pools=keys("pools"), calendars=keys("calendars"),
+                  unknown=not isinstance(name, str))
+
+
+def _merge(first: Failed | None, second: Failed) -> Failed:
+    if first is None:
+        return second
+    return Failed(first.policies | second.policies, first.pools | second.pools,
+                  first.calendars | second.calendars, first.unknown or second.unknown)
+
+
+class _Worlds:
+    """Which world a rule folder's names are checked against: the world file in the folder,
+    else the nearest one in a folder above it, else the one world file named on its own (as
+    ``rulekit route --rules DIR --world FILE`` names it) that no other rule folder has."""
+
+    def __init__(self, paths: Sequence[str | Path]) -> None:
+        self.explicit = {Path(raw).resolve() for raw in paths if Path(raw).is_file()}
+        self.names: dict[Path, WorldNames | None] = {}  # by folder; None: a world that failed
+        self.named_alone: list[Path] = []  # folders of the worlds named on their own
+        self.unreadable: set[Path] = set()  # folders with a file that may have been a world
+
+    def explicit_path(self, path: str) -> bool:
+        return Path(path).resolve() in self.explicit
+
+    def add(self, path: Path, names: WorldNames | None) -> None:
+        folder = path.parent.resolve()
+        known = self.names.get(folder, WorldNames())
+        self.names[folder] = None if known is None or names is None else known | names
+        if path.resolve() in self.explicit and folder not in self.named_alone:
+            self.named_alone.append(folder)
+
+    def pair(self, groups: Mapping[str, object]) -> dict[str, WorldNames | None]:
+        """The world names of each rule folder that has a world (``None``: it failed)."""
+        paired: dict[str, WorldNames | None] = {}
+        claimed: set[Path] = set()
+        for folder in groups:
+            here = Path(folder).resolve()
+            if here in self.unreadable and here not in self.names:
+                paired[folder] = None
+                continue
+            for place in (here, *here.parents):
+                if place in self.names:
+                    paired[folder] = self.names[place]
+                    claimed.add(place)
+                    break
+        spare = [f for f in self.named_alone if f not in claimed]
+        if len(spare) == 1:
+            for folder in groups:
+                paired.setdefault(folder, self.names[spare[0]])
+        return paired
+
+
+def _warn_unchecked(docs: Sequence[Document], sink: DiagnosticSink) -> None:
+    """One warning for a folder of rules that use world names but have no world beside them."""
+    for _, name, doc, path, position in world_references(docs):
+        location = doc.locator(path)(*position) if position is not None else doc.location(path)
+        sink.error("RK314", f"agent, office and team names are not checked: no world file in "
+                   f"this folder or above it (such as '{name}' here)", location,
+                   hint="validate the rule files with their world: rulekit validate FOLDER "
+                   "WORLD.yaml, or put world.yaml beside them")
+        return
+
+
 def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None,
                 horizon_from: date | None = None) -> CheckResult:
     """Validate every rulekit file under ``paths`` and build rule sets and worlds.
@@ -225,23 +319,34 @@ def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None,
     sink = DiagnosticSink()
     files, missing = find_files(paths)
     sink.items.extend(missing)
+    sink.items.extend(_empty_folders(paths, files))
     groups: dict[str, list[Document]] = defaultdict(list)
     world_docs: list[Document] = []
+    failed: dict[str, Failed] = {}  # by folder: what its files that failed would define
+    worlds = _Worlds(paths)
     for path in files:
         result.files.append(str(path))
+        folder = str(path.parent)
         doc = load_document(path, sink, max_bytes)
         if doc is None:
+            failed[folder] = Failed(unknown=True)
+            worlds.unreadable.add(path.parent.resolve())
             continue
         result.documents[doc.path] = doc
         kind = document_kind(doc, sink)
         if kind is None:
+            failed[folder] = Failed(unknown=True)
+            worlds.unreadable.add(path.parent.resolve())
             continue
         schema_problems = validate_document(doc, kind)
         sink.items.extend(schema_problems)
         if schema_problems:
+            failed[folder] = _merge(failed.get(folder), _defined_names(doc, kind))
+            if kind == "world":
+                worlds.add(path, None)
             continue
         if kind == "rulefile":
-            groups[str(path.parent)].append(doc)
+            groups[folder].append(doc)
         elif kind == "world":
             world_docs.append(doc)
     world_calendars: dict[str, list[str]] = defaultdict(list)
@@ -249,12 +354,23 @@ def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None,
         world = build_world(doc, sink, horizon_from=horizon_from)
         if world is not None:
             result.worlds[doc.path] = world
-            world_calendars[str(Path(doc.path).parent)].extend(world.calendars)
+        # a world that does not build still names its calendars (its own problems are
+        # reported): the rules that use them are not told that they are undefined
+        world_calendars[str(Path(doc.path).parent)].extend(doc.data.get("calendars", {}))
+        worlds.add(Path(doc.path), WorldNames.of_document(doc))
+    paired = worlds.pair(groups)
     for folder, docs in groups.items():
+        world_problems = 0
+        if folder in paired:
+            names = paired[folder]
+            if names is not None:
+                world_problems = check_world_names(docs, names, sink)
+        elif not all(worlds.explicit_path(d.path) for d in docs):
+            _warn_unchecked(docs, sink)
         ruleset = build_ruleset(docs, sink, root=folder,
                                 world_calendars=world_calendars.get(folder, ()),
-                                horizon_from=horizon_from)
-        if ruleset is not None:
+                                horizon_from=horizon_from, failed=failed.get(folder))
+        if ruleset is not None and not world_problems:
             result.rulesets[folder] = ruleset
     result.diagnostics = sorted(sink.items, key=Diagnostic.sort_key)
     return result
