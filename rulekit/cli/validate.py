@@ -11,6 +11,7 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rulekit.cli.render import render_github, render_json, render_text, summary
@@ -152,6 +153,8 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.max_problems < 1:
         parser().error("--max-problems must be at least 1")
+    # every calendar must open within its horizon, counted from today
+    today = datetime.now(UTC).date()
     if args.changed:
         files, given, missing = changed_folders(args.paths, args.max_file_bytes)
         if not files and not missing:
@@ -161,10 +164,10 @@ def main(argv: Sequence[str]) -> int:
                 noun = "file" if given == 1 else "files"
                 print(f"no rulekit files among {given} YAML {noun}: nothing to check")
             return 0
-        result = check_paths(files, max_bytes=args.max_file_bytes)
+        result = check_paths(files, max_bytes=args.max_file_bytes, horizon_from=today)
         result.diagnostics = sorted([*missing, *result.diagnostics], key=Diagnostic.sort_key)
     else:
-        result = check_paths(args.paths, max_bytes=args.max_file_bytes)
+        result = check_paths(args.paths, max_bytes=args.max_file_bytes, horizon_from=today)
     diags: list[Diagnostic] = result.diagnostics
 
     def source_line(path: str, line: int) -> str | None:

@@ -90,7 +90,8 @@ def test_string_literals_are_plain_data(payload: str) -> None:
 
     expr = compile_(quote(payload), expected=STRING)
     assert expr(Env(make_lead())) == payload
-    lead = make_lead(source=payload)
+    lead = make_lead(source=payload.replace("\x00", ""))  # intake refuses NUL (model.py)
+    payload = lead.source
     assert compile_(f"lead.source == {quote(payload)}")(Env(lead)) is True
 
 
