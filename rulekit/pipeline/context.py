@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rulekit.calendars import Calendar
+from rulekit.calendars import Calendar, add_duration
 from rulekit.dsl import CompiledExpression, Duration
 from rulekit.dsl.functions import INTEGER_LIMIT, describe, is_number
 from rulekit.errors import EvaluationError, SourceLocation
@@ -212,11 +212,9 @@ class Context:
         return f"{state.lead_id}:{prefix}{serial}"
 
     def deadline(self, duration: Duration, calendar: str | None, agent: str | None) -> datetime:
-        if not duration.business:
-            return self.now + timedelta(seconds=duration.seconds)
-        cal = self.business_calendar(calendar, agent)
-        if cal is None:
-            return self.now + timedelta(seconds=duration.seconds)
+        cal = self.business_calendar(calendar, agent) if duration.business else None
+        if cal is None:  # plain time; CalendarError past the range of instants
+            return add_duration(self.now, int(duration.seconds), False, None)
         return cal.add_business(self.now, timedelta(seconds=duration.seconds))
 
     def business_calendar(self, calendar: str | None, agent: str | None) -> Calendar | None:
