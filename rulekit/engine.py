@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from rulekit.model import Lead
@@ -53,7 +53,7 @@ from rulekit.storage.base import (
     inbox_timer_id,
 )
 from rulekit.trace import render_history
-from rulekit.world import World
+from rulekit.world import World, brokerage_zone
 
 #: How many times an event is decided again after losing a race, before giving up.
 MAX_RETRIES = 20
@@ -431,8 +431,10 @@ class Engine:
     def state(self, lead_id: str) -> LeadState | None:
         return self.store.get_state(lead_id)
 
-    def explain(self, lead_id: str) -> str:
-        """Why the lead went where it went, in plain English."""
+    def explain(self, lead_id: str, zone: tzinfo | None = None) -> str:
+        """Why the lead went where it went, in plain English; times in ``zone``, by default
+        the brokerage's (:func:`~rulekit.world.brokerage_zone` of the world and rule set)."""
         if self.store.get_lead(lead_id) is None:
             raise UnknownLead(lead_id)
-        return render_history(self.store.traces(lead_id))
+        return render_history(self.store.traces(lead_id),
+                              zone or brokerage_zone(self.world, self.ruleset))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 
 import orjson
@@ -208,11 +208,11 @@ class Trace:
             lines=lines,
         )
 
-    def render(self) -> str:
-        """Plain English, one line per entry, indented under the event line."""
-        at = self.at.astimezone(UTC)
+    def render(self, zone: tzinfo = UTC) -> str:
+        """Plain English, one line per entry, indented under the event line, whose time is
+        shown in ``zone`` (see :func:`local_time`)."""
         entries = self.entries
-        head = f"{at:%Y-%m-%d %H:%M} UTC — {entries[0].text if entries else ''}"
+        head = f"{local_time(self.at, zone)} — {entries[0].text if entries else ''}"
         lines = [head]
         for entry in entries[1:]:
             indent = "    " if entry.kind in {"pool", "pick", "detail"} else "  "
@@ -221,15 +221,23 @@ class Trace:
         return "\n".join(lines)
 
 
-def render_history(traces: list[Trace]) -> str:
-    """The explanation of a lead: every decision's trace, in order."""
+def local_time(at: datetime, zone: tzinfo = UTC) -> str:
+    """An instant as people read it, in ``zone`` and labelled with the zone's abbreviation:
+    ``2026-11-24 09:05 EST`` (``2026-11-24 14:05 UTC`` in UTC)."""
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+
+
+def render_history(traces: list[Trace], zone: tzinfo = UTC) -> str:
+    """The explanation of a lead: every decision's trace, in order, each decision's time
+    shown in ``zone`` (the brokerage's: :func:`rulekit.world.brokerage_zone`; UTC if not
+    given)."""
     if not traces:
         return "No decisions recorded."
     first = traces[0]
     lines = [f"Lead {first.lead_id} (ruleset {first.ruleset_version}, seed {first.seed})"]
     for trace in traces:
         lines.append("")
-        lines.append(trace.render())
+        lines.append(trace.render(zone))
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +17,7 @@ from rulekit.model import Agent, Contact, Listing, Office, Team
 
 if TYPE_CHECKING:
     from rulekit.calendars import Calendar
+    from rulekit.ruleset import RuleSet
 
 Index = Mapping[str, tuple[str, ...]]
 T = TypeVar("T")
@@ -43,6 +45,9 @@ class World:
     listings: Mapping[str, Listing] = field(default_factory=dict)
     contacts: Mapping[str, Contact] = field(default_factory=dict)
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    #: The brokerage's time zone (an IANA name), in which people are shown times; ``None``:
+    #: see :func:`brokerage_zone`.
+    timezone: str | None = None
     by_office: Index = field(default_factory=dict, init=False)
     by_team: Index = field(default_factory=dict, init=False)
     by_tag: Index = field(default_factory=dict, init=False)
@@ -58,6 +63,8 @@ class World:
                                        compare=False)
 
     def __post_init__(self) -> None:
+        if self.timezone is not None:
+            zone_named(self.timezone)  # LookupError for a zone that does not exist
         agents = list(self.agents.values())
         team_pairs = [(t, a.id) for a in agents for t in a.teams]
         team_pairs += [(t.id, m) for t in self.teams.values() for m in t.members]
@@ -118,7 +125,8 @@ class World:
     def build(cls, name: str, *, agents: Iterable[Agent] = (), offices: Iterable[Office] = (),
               teams: Iterable[Team] = (), listings: Iterable[Listing] = (),
               contacts: Iterable[Contact] = (),
-              calendars: Mapping[str, Calendar] | None = None) -> World:
+              calendars: Mapping[str, Calendar] | None = None,
+              timezone: str | None = None) -> World:
         return cls(
             name=name,
             agents={a.id: a for a in agents},
@@ -127,4 +135,46 @@ class World:
             listings={li.id: li for li in listings},
             contacts={c.id: c for c in contacts},
             calendars=dict(calendars or {}),
+            timezone=timezone,
         )
+
+    def agent_name(self, agent_id: str) -> str:
+        """The agent's display name, or the id when the world gives none."""
+        agent = self.agents.get(agent_id)
+        return agent.name if agent is not None and agent.name else agent_id
+
+
+# -- the brokerage's time zone ---------------------------------------------------------------
+def zone_named(name: str) -> tzinfo:
+    """The time zone called ``name`` (an IANA name such as ``America/New_York``, or ``UTC``);
+    ``LookupError`` whose message says what was wrong, with a "did you mean" hint."""
+    from rulekit.calendars.zone import available_zones, load_zone
+    from rulekit.suggest import did_you_mean
+
+    if isinstance(name, str) and name.upper() == "UTC":
+        return UTC
+    try:
+        return load_zone(name)
+    except LookupError:
+        hint = did_you_mean(name, available_zones()) if isinstance(name, str) else None
+        raise LookupError(f"unknown time zone {name!r} ("
+                          + (f"{hint} " if hint else "")
+                          + "use an IANA zone name such as America/New_York, or UTC)") from None
+
+
+def _calendar_zone(calendars: Iterable[object]) -> tzinfo | None:
+    for calendar in calendars:
+        zone = getattr(calendar, "tz", None)
+        if isinstance(zone, tzinfo):
+            return zone
+    return None
+
+
+def brokerage_zone(world: World | None, ruleset: RuleSet | None = None) -> tzinfo:
+    """The zone in which people are shown times: the world's ``timezone``, else the zone of
+    the world's first calendar, else that of the rule set's first calendar, else UTC."""
+    if world is not None and world.timezone is not None:
+        return zone_named(world.timezone)
+    return (_calendar_zone(world.calendars.values() if world is not None else ())
+            or _calendar_zone(ruleset.calendars.values() if ruleset is not None else ())
+            or UTC)

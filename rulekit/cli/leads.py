@@ -1,5 +1,8 @@
 """``rulekit leads --db URL [filters]``: search and filter the leads of a store.
 
+``--tz`` (default: the brokerage's zone, from the store's active world) is the zone of dates
+without an offset, of weeks and of the table's times; the JSON form keeps ISO 8601 instants.
+
 Exit codes: 0 leads listed (possibly none), 1 the store cannot be opened, 2 usage error.
 """
 
@@ -10,18 +13,21 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rulekit.cli.explain import store_zone
 from rulekit.leadsearch import (
     LeadFilter,
     LeadRow,
     StoreOpenError,
+    check_values,
     parse_age,
     parse_instant,
     reading_store,
     search,
     week_start,
 )
+from rulekit.trace import local_time
+from rulekit.world import zone_named
 
 #: (option, LeadFilter field, help) of the filters that take text values (repeat to OR them).
 TEXT_FILTERS = (
@@ -31,7 +37,7 @@ TEXT_FILTERS = (
     ("--inquiry-type", "inquiry_types", 'inquiry type, e.g. "Request A Showing"'),
     ("--activity", "activities", "active (a request) or passive (account activity)"),
     ("--status", "statuses",
-     "routing status: waiting, assigned, queued, dropped, unrouted, parked, kept"),
+     "routing status: routing, waiting, assigned, queued, dropped, unrouted, parked, kept"),
     ("--assignee", "assignees", "agent id the lead is assigned to"),
     ("--queue", "queues", "queue the lead waits in"),
     ("--contact-status", "contact_statuses",
@@ -69,23 +75,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--active-since", metavar="AGE",
                    help="received within AGE before --now: 30m, 12h, 7d, 2w")
     p.add_argument("--now", metavar="ISO", help="the current instant (default: the real clock)")
-    p.add_argument("--tz", default="UTC",
-                   help="time zone for dates without an offset, weeks and the table "
-                   "(default UTC)")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone for dates without an offset, weeks and the table's times, "
+                   "e.g. America/Chicago or UTC (default: the brokerage's, from the store's "
+                   "active world; UTC for a store without one)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N leads")
     return p
 
 
-def _zone(name: str) -> tzinfo:
-    if name.upper() == "UTC":
-        return UTC
-    return ZoneInfo(name)
-
-
 def build_filter(args: argparse.Namespace, tz: tzinfo, now: datetime) -> LeadFilter:
-    """The :class:`LeadFilter` of parsed arguments (``ValueError`` on a bad date or age)."""
+    """The :class:`LeadFilter` of parsed arguments (``ValueError`` on a bad date or age, or
+    on a value that a field with a fixed set of values cannot have)."""
     values = {dest: tuple(getattr(args, dest)) for _, dest, _ in TEXT_FILTERS}
+    for option, dest, _ in TEXT_FILTERS:
+        try:
+            check_values(dest, values[dest])
+        except ValueError as exc:
+            raise ValueError(f"{option} {exc}") from None
     bounds = [parse_instant(args.since, tz)] if args.since else []
     if args.active_this_week:
         bounds.append(week_start(now, tz))
@@ -106,7 +113,7 @@ def table(rows: Sequence[LeadRow], tz: tzinfo) -> str:
             agents = row.state.pending.agents
             where = f"offered to {agents[0]}" if len(agents) == 1 else (
                 f"offered to {len(agents)} agents" if agents else "held")
-        body.append((lead.id, f"{lead.received_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        body.append((lead.id, local_time(lead.received_at, tz),
                      lead.source, lead.inquiry_type, str(lead.activity), row.status, where,
                      lead.contact.email or lead.contact.phone or ""))
     widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
@@ -119,13 +126,24 @@ def table(rows: Sequence[LeadRow], tz: tzinfo) -> str:
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     try:
-        tz = _zone(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        print(f"rulekit leads: unknown time zone {args.tz!r}", file=sys.stderr)
+        chosen = zone_named(args.tz) if args.tz else None
+    except LookupError as exc:
+        print(f"rulekit leads: {exc}", file=sys.stderr)
         return 2
-    try:
-        now = parse_instant(args.now, tz) if args.now else datetime.now(UTC)
-        criteria = build_filter(args, tz, now)
+    for option in ("since", "until", "now"):
+        text = getattr(args, option)
+        try:
+            if text is not None:
+                parse_instant(text, UTC)
+        except ValueError:
+            print(f"rulekit leads: --{option} {text!r} is not an ISO 8601 date or date-time "
+                  "(2026-12-01, 2026-12-01T10:00, 2026-12-01T10:00-05:00; without an offset "
+                  "it is read in --tz)", file=sys.stderr)
+            return 2
+    try:  # usage errors before the store is opened (the zone does not change them)
+        build_filter(args, chosen or UTC, datetime.now(UTC))
+        if args.now:
+            parse_instant(args.now, UTC)
     except ValueError as exc:
         print(f"rulekit leads: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +152,9 @@ def main(argv: Sequence[str]) -> int:
         return 2
     try:
         with reading_store(args.db) as store:
-            found = search(store, criteria, args.limit)
+            tz = chosen or store_zone(store)
+            now = parse_instant(args.now, tz) if args.now else datetime.now(UTC)
+            found = search(store, build_filter(args, tz, now), args.limit)
     except StoreOpenError as exc:
         print(f"rulekit leads: {exc}", file=sys.stderr)
         return 1

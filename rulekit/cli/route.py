@@ -1,4 +1,8 @@
-"""``rulekit route --rules DIR --world FILE LEAD.json``: one lead through the rules."""
+"""``rulekit route --rules DIR --world FILE LEAD.json``: one lead through the rules.
+
+The explanation shows times in the brokerage's zone (:func:`~rulekit.world.brokerage_zone`)
+or in ``--tz ZONE``; ``--format json`` keeps ISO 8601 instants.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,6 +19,21 @@ from rulekit.config.project import check_paths
 from rulekit.engine import Engine, ManualClock
 from rulekit.model import Lead
 from rulekit.storage import MemoryStore
+from rulekit.world import brokerage_zone, zone_named
+
+AT_FORMS = ("an ISO 8601 date-time with a UTC offset (2026-12-01T10:00-05:00, "
+            "2026-12-01T15:00Z) or a date (2026-12-01)")
+
+
+def parse_at(text: str) -> datetime | date:
+    """``--at``: an aware date-time, or a date (its start in the brokerage's zone);
+    ``ValueError`` saying what is accepted."""
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--at {text!r} is not {AT_FORMS}") from None
+    return parsed if "T" in value.upper() or " " in value else parsed.date()
 
 
 def main(argv: Sequence[str]) -> int:
@@ -24,9 +43,32 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("lead", help="lead payload as a JSON file ('-' for standard input)")
     p.add_argument("--rules", required=True, help="folder of rule files")
     p.add_argument("--world", required=True, help="world file")
-    p.add_argument("--at", help="when the lead arrives (ISO instant; default: received_at)")
+    p.add_argument("--at", metavar="ISO",
+                   help=f"when the lead arrives: {AT_FORMS}, which starts at 00:00 in the "
+                   "zone of --tz or the brokerage's (default: the lead's received_at)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of the times shown, e.g. America/Chicago or UTC (default: "
+                   "the brokerage's: the world's zone, else that of its first calendar, else "
+                   "of the rules' first calendar, else UTC)")
     args = p.parse_args(argv)
+    try:
+        chosen = zone_named(args.tz) if args.tz else None
+    except LookupError as exc:
+        print(f"rulekit route: {exc}", file=sys.stderr)
+        return 2
+    try:
+        at_arg = parse_at(args.at) if args.at else None
+    except ValueError as exc:
+        print(f"rulekit route: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(at_arg, datetime) and at_arg.tzinfo is None:
+        print(f"rulekit route: --at {args.at!r} has no UTC offset: add one, e.g. "
+              f"{at_arg:%Y-%m-%dT%H:%M}-05:00 or {at_arg:%Y-%m-%dT%H:%M}Z", file=sys.stderr)
+        return 2
+    if args.lead != "-" and not Path(args.lead).is_file():
+        print(f"rulekit route: cannot read {args.lead}: no such file", file=sys.stderr)
+        return 1
     checked = check_paths([args.rules, args.world])
     if not checked.ok:
         for diag in checked.diagnostics:
@@ -51,7 +93,12 @@ def main(argv: Sequence[str]) -> int:
             field = ".".join(str(x) for x in err["loc"])
             print(f"{args.lead}: {field}: {err['msg']}", file=sys.stderr)
         return 1
-    at = datetime.fromisoformat(args.at) if args.at else lead.received_at
+    if isinstance(at_arg, datetime):
+        at = at_arg
+    elif at_arg is not None:  # a date: its start where the brokerage is
+        at = datetime.combine(at_arg, time(0), chosen or brokerage_zone(world, ruleset))
+    else:
+        at = lead.received_at
     engine = Engine(ruleset, world, MemoryStore(), clock=ManualClock(at))
     decision = engine.receive(lead, at)
     assert decision is not None
@@ -72,7 +119,7 @@ def main(argv: Sequence[str]) -> int:
                "unrouted": f"unrouted ({state.reason})"}[state.status]
     print(f"Decision: {outcome}")
     print()
-    print(decision.trace.render())
+    print(decision.trace.render(chosen or brokerage_zone(world, ruleset)))
     return 0
 
 
