@@ -19,13 +19,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from rulekit.model import Contact, Lead
+from rulekit.model import Activity, Contact, ContactStatus, Entry, Lead
 from rulekit.pipeline.facts import contact_key
-from rulekit.pipeline.state import LeadState
+from rulekit.pipeline.state import (
+    ASSIGNED,
+    DROPPED,
+    KEPT,
+    PARKED,
+    QUEUED,
+    ROUTING,
+    UNROUTED,
+    WAITING,
+    LeadState,
+)
 from rulekit.storage.base import Store
 from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
+from rulekit.suggest import did_you_mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,43 @@ class LeadFilter:
     # activity date (the lead's received_at): since <= received_at < until
     since: datetime | None = None
     until: datetime | None = None
+
+
+def _literal_values(annotation: object) -> tuple[str, ...]:
+    """The strings of a ``Literal[...]`` annotation (also inside ``... | None``)."""
+    found: list[str] = []
+    for arg in get_args(annotation):
+        found.extend([arg] if isinstance(arg, str) else _literal_values(arg))
+    return tuple(found)
+
+
+#: The values the fields with a fixed set can have (the lead's entry and activity, the routing
+#: status, the contact's status, lead status and priority), by :class:`LeadFilter` field: a
+#: filter value outside them would match no lead, so :func:`check_values` refuses it.
+FIXED_VALUES: dict[str, tuple[str, ...]] = {
+    "entries": tuple(e.value for e in Entry),
+    "activities": tuple(a.value for a in Activity),
+    "statuses": (ROUTING, WAITING, ASSIGNED, QUEUED, DROPPED, UNROUTED, PARKED, KEPT),
+    "contact_statuses": tuple(c.value for c in ContactStatus),
+    "lead_statuses": _literal_values(Contact.model_fields["lead_status"].annotation),
+    "priorities": _literal_values(Contact.model_fields["priority"].annotation),
+}
+
+
+def check_values(field: str, values: Iterable[str]) -> None:
+    """``ValueError`` naming the allowed values when one of ``values`` (given for the
+    :class:`LeadFilter` field ``field``) is not a value that field can have; matched as
+    :func:`matches` matches (ignoring case; a contact status may have spaces for ``_``)."""
+    allowed = FIXED_VALUES.get(field)
+    if allowed is None:
+        return
+    known = {_norm(a) for a in allowed}
+    for value in values:
+        wanted = value.replace(" ", "_") if field == "contact_statuses" else value
+        if _norm(wanted) not in known:
+            close = did_you_mean(_norm(wanted), allowed)
+            raise ValueError(f"{value!r} is not one of: {', '.join(allowed)}"
+                             + (f"; {close}" if close else ""))
 
 
 def _norm(value: object) -> str:
@@ -226,7 +274,9 @@ def parse_instant(text: str, tz: tzinfo) -> datetime:
 @contextmanager
 def reading_store(url: str) -> Iterator[Store]:
     """The store a URL names, closed afterwards.  Unlike :func:`open_store` it never creates a
-    SQLite file: a missing file is a :class:`StoreOpenError` (most likely a typo)."""
+    SQLite file (a missing file is a :class:`StoreOpenError`, most likely a typo) and never
+    creates or upgrades a schema: a database without rulekit's schema, or with an older one,
+    is a :class:`StoreOpenError` that says to run ``rulekit migrate``."""
     if url.startswith("sqlite:"):
         try:
             path = sqlite_path(url)
@@ -236,7 +286,7 @@ def reading_store(url: str) -> Iterator[Store]:
             raise StoreOpenError(
                 f"no database at {path} (from {url}); sqlite:///relative/path.db is relative to "
                 "the current folder, sqlite:////absolute/path.db is absolute")
-    store = open_store_or_explain(url)
+    store = open_store_or_explain(url, migrate=False)
     try:
         yield store
     finally:
@@ -246,9 +296,11 @@ def reading_store(url: str) -> Iterator[Store]:
 
 
 __all__ = [
+    "FIXED_VALUES",
     "LeadFilter",
     "LeadRow",
     "StoreOpenError",
+    "check_values",
     "matches",
     "parse_age",
     "parse_instant",

@@ -79,7 +79,8 @@ def _gh_escape(text: str, *, prop: bool = False) -> str:
 
 
 def render_github(diagnostics: Sequence[Diagnostic], *, limit: int) -> str:
-    """GitHub Actions workflow commands (``::error file=…,line=…,col=…::message``)."""
+    """GitHub Actions workflow commands (``::error file=…,line=…,col=…::message``), at most
+    ``limit``; then one annotation that says how many were left out."""
     out = []
     for diag in diagnostics[:limit]:
         level = "error" if diag.severity is Severity.ERROR else "warning"
@@ -93,4 +94,10 @@ def render_github(diagnostics: Sequence[Diagnostic], *, limit: int) -> str:
             ]
         message = diag.message + (f" (hint: {diag.hint})" if diag.hint else "")
         out.append(f"::{level} {','.join(props)}::{_gh_escape(message)}")
+    hidden = diagnostics[limit:]
+    if hidden:  # an error among them makes the line an error: the run fails because of it
+        level = "error" if any(d.severity is Severity.ERROR for d in hidden) else "warning"
+        noun = "problem" if len(hidden) == 1 else "problems"
+        out.append(f"::{level} title=rulekit validate::… and {len(hidden)} more {noun} not "
+                   f"shown (use --max-problems {len(diagnostics)} to see them all)")
     return "\n".join(out)

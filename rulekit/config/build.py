@@ -12,6 +12,7 @@ is defined once, in any of its files.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -62,6 +63,10 @@ T = TypeVar("T")
 
 #: Undefined names of one rule set that get a "did you mean" hint (see :meth:`_Builder.hint`).
 MAX_HINTS = 20
+
+#: A text expression that is an id with dashes (``a-jordan-lee``): the DSL reads a
+#: subtraction of unknown names, so it is reported once, with a hint to quote it.
+_BARE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+")
 
 #: Context names of the DSL by what a pool holds.
 POOL_CONTEXT = {"agents": "agent", "offices": "office"}
@@ -131,6 +136,12 @@ class _Builder:
                 calendars=self.known_calendars,
             )
         except RulekitError as exc:
+            if expected == STRING and _BARE_ID.fullmatch(text.strip()):
+                key = next(p for p in reversed(path) if isinstance(p, str))
+                self.sink.error("RK202", f"unknown name '{text.strip()}'",
+                                doc.location(path), hint="an id is text: quote it inside the "
+                                f"YAML value: {key}: '\"{text.strip()}\"'")
+                return None
             self.sink.extend_from(exc)
             return None
         self.used_calendars.update(compiled.calendars)

@@ -69,6 +69,14 @@ def world_schema() -> dict[str, Any]:
                 "description": "What this world holds.",
                 "examples": ["RE/MAX Executive, Charlotte area"],
             },
+            "timezone": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The brokerage's time zone (an IANA name, or UTC), in which "
+                "commands show times to people; default: the zone of the world's first "
+                "calendar, else of the rule set's first calendar, else UTC.",
+                "examples": ["America/New_York"],
+            },
             "calendars": {
                 "type": "object",
                 "description": "Calendars by name, for agents' and offices' own hours.",

@@ -1,5 +1,6 @@
 """Checks over a whole rule set once its parts compile: names, reachability, termination,
-precedence, hand-off cycles and unused definitions.
+precedence, hand-off cycles and unused definitions; and the names of the world the rule files
+use (:func:`check_world_names`: agents, offices and teams that the folder's world must define).
 
 Termination (RK312): only ``queue``, ``drop`` and ``use_policy`` always resolve a lead; every
 other step can pass (nobody accepted, the pool is empty, there is no owner).  A rule whose steps
@@ -10,11 +11,17 @@ a fact of the lead, and a missing target is a data error reported at run time, n
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from rulekit.config.load import Document
-from rulekit.errors import DiagnosticSink
+from rulekit.dsl.ast import Call, Literal, Node
+from rulekit.dsl.parse import parse
+from rulekit.errors import DiagnosticSink, RulekitError
 from rulekit.ruleset import Policy, Qualify, Rule, Step
+from rulekit.suggest import did_you_mean
+from rulekit.world import World
 
 ALWAYS_RESOLVING = frozenset({"queue", "drop", "use_policy", "assign"})
 
@@ -275,11 +282,153 @@ def _check_unused(docs: Sequence[Document], pool_defs: Mapping[str, tuple[Docume
 
 def lint_ruleset(docs: Sequence[Document], policies: Sequence[Policy], *,
                  pool_defs: Mapping[str, tuple[Document, str]], used_pools: Collection[str],
-                 used_calendars: Collection[str], sink: DiagnosticSink) -> None:
-    """Add the rule-set level findings to ``sink``."""
+                 used_calendars: Collection[str], sink: DiagnosticSink,
+                 complete: bool = True) -> None:
+    """Add the rule-set level findings to ``sink``.  Without ``complete`` (a rule file of the
+    folder failed to load or to match its schema) unused definitions are not reported: the
+    failed file may be what uses them."""
     for policy in policies:
         _check_rules(policy, sink)
     _check_precedence(policies, sink)
     _check_handoffs(policies, sink)
-    if len(policies) == len(docs):
+    if complete and len(policies) == len(docs):
         _check_unused(docs, pool_defs, used_pools, used_calendars, sink)
+
+
+# -- names of the world ------------------------------------------------------------------------
+#: Recipients of a notification that name a role, not an agent (see ``docs/rules.md``).
+RECIPIENT_ROLES = frozenset({"assignee", "offered", "owner", "entered_by", "listing_agent"})
+#: Unknown world names of one rule set that get a "did you mean" hint: each search looks through
+#: every name of its kind (a world of thousands of agents), so only the first ones get one.
+MAX_WORLD_HINTS = 20
+
+Where = tuple[str, str, Document, tuple[str | int, ...], tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class WorldNames:
+    """The ids a world defines, by kind (``agents``, ``offices``, ``teams``)."""
+
+    agents: frozenset[str] = frozenset()
+    offices: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+
+    @classmethod
+    def of_document(cls, doc: Document) -> WorldNames:
+        """The ids of a schema-valid world document (whether or not the world builds)."""
+        data = doc.data if isinstance(doc.data, dict) else {}
+
+        def ids(key: str) -> set[str]:
+            items = data.get(key)
+            return {item["id"] for item in items if isinstance(item, dict)
+                    and isinstance(item.get("id"), str)} if isinstance(items, list) else set()
+
+        agent_teams = {team for item in data.get("agents") or () if isinstance(item, dict)
+                       for team in item.get("teams") or () if isinstance(team, str)}
+        return cls(frozenset(ids("agents")), frozenset(ids("offices")),
+                   frozenset(ids("teams") | agent_teams))
+
+    @classmethod
+    def of_world(cls, world: World) -> WorldNames:
+        return cls(frozenset(world.agents), frozenset(world.offices),
+                   frozenset(world.teams) | frozenset(world.by_team))
+
+    def __or__(self, other: WorldNames) -> WorldNames:
+        return WorldNames(self.agents | other.agents, self.offices | other.offices,
+                          self.teams | other.teams)
+
+
+def world_references(docs: Sequence[Document]) -> Iterator[Where]:
+    """The world names the rule files use, in document order: ``(kind, name, doc, path,
+    position)`` where ``kind`` is ``agents``, ``offices`` or ``teams``, ``path`` leads to the
+    value in ``doc`` and ``position`` is (line, column) inside an expression's text, for a
+    string literal of an ``offer``/``assign`` target (``None`` for a plain value)."""
+    for doc in docs:
+        data = doc.data
+        for name, spec in (data.get("pools") or {}).items():
+            if not isinstance(spec, dict):
+                continue
+            base = ("pools", name)
+            member_kind = "offices" if spec.get("of") == "offices" else "agents"
+            for key, kind in (("members", member_kind), ("offices", "offices"),
+                              ("teams", "teams")):
+                if key != "members" and member_kind == "offices":
+                    continue  # office pools are narrowed by their own members only
+                for j, value in enumerate(spec.get(key) or ()):
+                    if isinstance(value, str) and not (key == "offices"
+                                                        and value == "lead.office"):
+                        yield kind, value, doc, (*base, key, j), None
+        for i, rule in enumerate(data.get("rules") or ()):
+            if isinstance(rule, dict):
+                yield from _step_references(doc, ("rules", i, "steps"), rule.get("steps"))
+
+
+def _step_references(doc: Document, path: tuple[str | int, ...], steps: Any) -> Iterator[Where]:
+    if not isinstance(steps, list):
+        return
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict) or len(step) != 1:
+            continue
+        (kind, body), = step.items()
+        at = (*path, index, kind)
+        if kind == "notify":
+            yield from _recipients(doc, at, body)
+        elif isinstance(body, dict):
+            yield from _recipients(doc, (*at, "notify"), body.get("notify"))
+        if kind == "assign" and isinstance(body, str):
+            yield from _target_literals(doc, at)
+        elif kind in ("offer", "assign") and isinstance(body, dict):
+            yield from _target_literals(doc, (*at, "to"))
+        if kind == "qualify" and isinstance(body, dict):
+            for verdict, branch in (body.get("verdicts") or {}).items():
+                yield from _step_references(doc, (*at, "verdicts", verdict), branch)
+            yield from _step_references(doc, (*at, "on_timeout"), body.get("on_timeout"))
+
+
+def _recipients(doc: Document, path: tuple[str | int, ...], notify: Any) -> Iterator[Where]:
+    if not isinstance(notify, dict):
+        return
+    for key in ("to", "cc"):
+        for j, name in enumerate(notify.get(key) or ()):
+            if isinstance(name, str) and name not in RECIPIENT_ROLES and "@" not in name:
+                yield "agents", name, doc, (*path, key, j), None
+
+
+def _target_literals(doc: Document, path: tuple[str | int, ...]) -> Iterator[Where]:
+    """String literals an ``offer``/``assign`` target can evaluate to: the whole expression,
+    or an argument of ``coalesce`` (an expression that does not parse is reported when the
+    rule set is built)."""
+    text = doc.get(path)
+    if not isinstance(text, str) or '"' not in text:
+        return
+    try:
+        node = parse(text, locate=doc.locator(path))
+    except RulekitError:
+        return
+    pending: list[Node] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Literal) and isinstance(current.value, str):
+            yield "agents", current.value, doc, path, (current.span.line, current.span.column)
+        elif isinstance(current, Call) and current.name == "coalesce":
+            pending.extend(reversed(current.args))
+
+
+def check_world_names(docs: Sequence[Document], world: WorldNames,
+                      sink: DiagnosticSink) -> int:
+    """Report each world name of the rule files that ``world`` does not define (RK313), with
+    a "did you mean" for the first :data:`MAX_WORLD_HINTS` of them; returns how many."""
+    known = {"agents": world.agents, "offices": world.offices, "teams": world.teams}
+    hints: dict[tuple[str, str], str | None] = {}
+    found = 0
+    for kind, name, doc, path, position in world_references(docs):
+        if name in known[kind]:
+            continue
+        if (kind, name) not in hints and len(hints) < MAX_WORLD_HINTS:
+            hints[(kind, name)] = did_you_mean(name, known[kind])
+        location = (doc.locator(path)(*position) if position is not None
+                    else doc.location(path))
+        sink.error("RK313", f"{kind[:-1]} '{name}' is not in the world", location,
+                   hint=hints.get((kind, name)))
+        found += 1
+    return found

@@ -5,6 +5,10 @@ paths, loads each one safely, tells its kind by its top-level key, validates it 
 schema, and builds what it describes.  Rule files are grouped by folder: the rule files of one
 folder form one rule set (they share pools and calendars, hand leads to each other, and compete
 by precedence).  Problems of every stage are collected; nothing stops at the first.
+
+The agents, offices and teams the rule files name are checked against the world of their folder
+(:class:`_Worlds` says which that is).  A file that fails to load or to match its schema is
+reported once: what it would define is not reported undefined in the other files of its folder.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rulekit.calendars import Calendar, build_calendar, check_horizons
+from rulekit.calendars.zone import available_zones
 from rulekit.config.build import Failed, build_ruleset
 from rulekit.config.lint import WorldNames, check_world_names, world_references
 from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
@@ -27,7 +32,7 @@ from rulekit.errors import Diagnostic, DiagnosticSink, LoadError, RulekitError, 
 from rulekit.model import Agent, Contact, Listing, Office, Team
 from rulekit.ruleset import RuleSet
 from rulekit.suggest import did_you_mean
-from rulekit.world import World
+from rulekit.world import World, zone_named
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KINDS = {"policy": "rulefile", "world": "world", "scenario": "scenario"}
@@ -208,10 +213,19 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
         ref("agents", contact.owner, ("contacts", i, "owner"), "agent")
         for scope, owner in contact.owners.items():
             ref("agents", owner, ("contacts", i, "owners", scope), "agent")
+    timezone = doc.data.get("timezone")
+    if timezone is not None:
+        try:
+            zone_named(timezone)
+        except LookupError:
+            sink.error("RK401", f"unknown time zone {timezone!r}", doc.location(("timezone",)),
+                       hint=did_you_mean(timezone, available_zones())
+                       or "use an IANA zone name such as 'America/New_York', or 'UTC'")
     if any(d.severity == "error" for d in sink.items[before:]):
         return None
     return World.build(doc.data["world"], agents=agents, offices=offices, teams=teams,
-                       listings=listings, contacts=contacts, calendars=calendars)
+                       listings=listings, contacts=contacts, calendars=calendars,
+                       timezone=timezone)
 
 
 def _empty_folders(paths: Sequence[str | Path], files: Sequence[Path]) -> list[Diagnostic]:
@@ -298,12 +312,12 @@ class _Worlds:
 
 def _warn_unchecked(docs: Sequence[Document], sink: DiagnosticSink) -> None:
     """One warning for a folder of rules that use world names but have no world beside them."""
-    for _, name, doc, path, position in world_references(docs):
+    for _, _, doc, path, position in world_references(docs):
         location = doc.locator(path)(*position) if position is not None else doc.location(path)
-        sink.error("RK314", f"agent, office and team names are not checked: no world file in "
-                   f"this folder or above it (such as '{name}' here)", location,
-                   hint="validate the rule files with their world: rulekit validate FOLDER "
-                   "WORLD.yaml, or put world.yaml beside them")
+        sink.error("RK314", "the names of agents, offices and teams in this folder are not "
+                   "checked: there is no world file in it or above it", location,
+                   hint="validate the folder with its world file: rulekit validate FOLDER "
+                   "WORLD.yaml (or put the world.yaml beside the rule files)")
         return
 
 

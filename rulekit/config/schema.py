@@ -161,9 +161,10 @@ def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
         allowed = list(schema.get("properties", {}))
         extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
         key = extras[0] if extras else "?"
-        hint = did_you_mean(key, allowed) if allowed else None
+        hint = _flow_tail_hint(doc, path, value, key) if extras and isinstance(value, dict) \
+            else None
         if hint is None and allowed:
-            hint = "allowed here: " + ", ".join(allowed)
+            hint = did_you_mean(key, allowed) or "allowed here: " + ", ".join(allowed)
         return Diagnostic("RK102", f"unknown property '{key}'",
                           doc.location((*path, key), key=True), hint=hint,
                           field_path=_dotted((*path, key)))
@@ -205,6 +206,69 @@ def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
                           doc.location(path), field_path=field)
     return Diagnostic("RK105", f"'{field}': {_plain(error)}", doc.location(path),
                       field_path=field)
+
+
+def _open_brackets(text: str) -> int:
+    """How many ``(`` and ``[`` of ``text`` are left open (outside string literals)."""
+    depth = 0
+    quote: str | None = None
+    for ch in text:
+        if quote is not None:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+    return depth
+
+
+def _flow_tail_hint(doc: Document, path: tuple[str | int, ...], mapping: dict[str, Any],
+                    key: str) -> str | None:
+    """For a key that is the tail of an expression cut at a comma of a ``{…}`` mapping.
+
+    ``{to: coalesce(lead.a, listing.mls), for: 2h}`` reads as ``to: "coalesce(lead.a"`` and a
+    key ``listing.mls)`` without a value: the value before the key (past other keys without a
+    value) leaves a bracket open.  The hint quotes the whole expression, as written."""
+    keys = list(mapping)
+    index = keys.index(key)
+    if mapping[key] is not None:
+        return None
+    head = index - 1
+    while head >= 0 and mapping[keys[head]] is None:
+        head -= 1
+    if head < 0 or not isinstance(mapping[keys[head]], str) \
+            or _open_brackets(mapping[keys[head]]) <= 0:
+        return None
+    name = keys[head]
+    start = doc.location((*path, name))
+    line = doc.line_text(start.line)
+    text = None
+    depth = 0
+    quote: str | None = None
+    for offset in range(start.column - 1, len(line)):  # the expression as written
+        ch = line[offset]
+        if quote is not None:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0:
+                text = line[start.column - 1:offset + 1]
+                break
+    if text is None:  # over several lines: joined again from the keys
+        text = ", ".join([mapping[name], *keys[head + 1:index + 1]])
+    if '"' not in text:
+        quoted = f'"{text}"'
+    elif "'" not in text:
+        quoted = f"'{text}'"
+    else:
+        quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"a comma ends a value inside {{…}}: quote the expression: {name}: {quoted}"
 
 
 def _first_sentence(text: str) -> str:

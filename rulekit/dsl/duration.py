@@ -3,6 +3,8 @@
 
 A business duration counts only the open time of a calendar; the DSL does not define a
 "business day" (its length would depend on the calendar), so ``business_days`` is rejected.
+A step's duration must be longer than zero; one written in words (``2 hours``) gets a hint
+with both spellings (``2h`` for clock time, ``2 business_hours`` for open hours).
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ REJECTED_BUSINESS_UNITS = ("business_days", "business_day")
 _PART = re.compile(r"(\d+)([dhms])")
 _CLOCK = re.compile(r"(?:\d+[dhms])+")
 _BUSINESS = re.compile(r"(\d+)\s+(business_[a-z]+)")
+#: A number and a unit in words (``2 hours``, ``30 mins``): what people write for a duration.
+_WORDED = re.compile(r"(\d+)\s*([a-z]+)", re.IGNORECASE)
+#: Unit words → (clock unit, business unit or ``None``).
+WORDED_UNITS = {
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("h", "business_hours")),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), ("m", "business_minutes")),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("s", None)),
+    **dict.fromkeys(("d", "day", "days"), ("d", None)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +126,57 @@ def business_duration(number: str, unit: str) -> Duration:
     return _bounded(int(number) * BUSINESS_UNITS[unit], True)
 
 
-def parse_duration(text: str, *, locate: Callable[[int, int], SourceLocation]) -> Duration:
-    """Parse a step option such as ``2 business_hours`` or ``1h30m``.
+def worded_hint(text: str) -> str | None:
+    """For a duration with its unit in words (``2 hours``), how to write it."""
+    match = _WORDED.fullmatch(text)
+    if match is None or match.group(2).lower() not in WORDED_UNITS:
+        return None
+    number, (unit, business) = match.group(1), WORDED_UNITS[match.group(2).lower()]
+    if business is not None:
+        return (f"write {number}{unit} for clock time, or {number} {business} for open hours "
+                "of a calendar")
+    if unit == "d":
+        return (f"write {number}d for clock time (business days are not supported: count "
+                "business_hours)")
+    return f"write {number}{unit}"
 
-    Raises :class:`~rulekit.errors.RulekitErrors` with RK207 (invalid) or RK206 (over 366 days),
-    positioned with ``locate(line, column)`` (1-based, inside ``text``).
+
+def step_duration(text: str) -> Duration:
+    """A step's duration (``for``, ``each_for``): as :func:`clock_duration` or a business
+    duration, and longer than zero (a deadline of zero would pass at once)."""
+    if len(text) > 64:
+        raise DurationProblem("RK207", "invalid duration: text too long")
+    if text.startswith("-"):
+        positive = step_duration(text[1:].lstrip())
+        raise DurationProblem("RK207", f"invalid duration '{text}': a duration must be longer "
+                              "than zero", f"write it without the sign, like {positive}")
+    business = _BUSINESS.fullmatch(text)
+    try:
+        duration = (business_duration(business.group(1), business.group(2))
+                    if business is not None else clock_duration(text))
+    except DurationProblem as problem:
+        hint = worded_hint(text)
+        if hint is not None and problem.code == "RK207":
+            raise DurationProblem("RK207", f"invalid duration '{text}'", hint) from None
+        raise
+    if duration.seconds == 0:
+        raise DurationProblem("RK207", f"invalid duration '{text}': a duration must be longer "
+                              "than zero", "a time of zero is over at once: write a length "
+                              "such as 30m or 2 business_hours")
+    return duration
+
+
+def parse_duration(text: str, *, locate: Callable[[int, int], SourceLocation]) -> Duration:
+    """Parse a step option such as ``2 business_hours`` or ``1h30m`` (see
+    :func:`step_duration`).
+
+    Raises :class:`~rulekit.errors.RulekitErrors` with RK207 (invalid, zero or negative) or
+    RK206 (over 366 days), positioned with ``locate(line, column)`` (1-based, inside ``text``).
     """
     stripped = text.strip()
     column = len(text) - len(text.lstrip()) + 1
     try:
-        if len(stripped) > 64:
-            raise DurationProblem("RK207", "invalid duration: text too long")
-        business = _BUSINESS.fullmatch(stripped)
-        if business is not None:
-            return business_duration(business.group(1), business.group(2))
-        return clock_duration(stripped)
+        return step_duration(stripped)
     except DurationProblem as problem:
         location = locate(1, column)
         raise RulekitErrors(
