@@ -21,15 +21,15 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "storage"))
 
 from storage_helpers import (  # noqa: E402
+    fresh_schema,
     race_broadcast,
     race_duplicates,
     race_round_robin,
@@ -50,13 +50,10 @@ def sqlite_urls(base: Path) -> Callable[[], str]:
     return fresh
 
 
-def pg_urls(dsn: str, made: list[str]) -> Callable[[], str]:
+def pg_urls(dsn: str, schemas: ExitStack) -> Callable[[], str]:
+    """Fresh schemas, each dropped when ``schemas`` closes."""
     def fresh() -> str:
-        schema = f"rulekit_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        made.append(schema)
-        return dsn + ("&" if "?" in dsn else "?") + f"options=-csearch_path%3D{schema}"
+        return schemas.enter_context(fresh_schema(dsn, "rulekit_bench"))
     return fresh
 
 
@@ -95,13 +92,8 @@ def main() -> int:
         if args.only in (None, "sqlite"):
             ok &= run("sqlite", sqlite_urls(base), sizes, base / "s")
         if args.only in (None, "postgres"):
-            made: list[str] = []
-            try:
-                ok &= run("postgres", pg_urls(args.pg, made), sizes, base / "p")
-            finally:
-                with psycopg.connect(args.pg, autocommit=True) as conn:
-                    for schema in made:
-                        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            with ExitStack() as schemas:
+                ok &= run("postgres", pg_urls(args.pg, schemas), sizes, base / "p")
     return 0 if ok else 1
 
 

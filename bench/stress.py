@@ -40,10 +40,9 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,13 +56,15 @@ from storage_helpers import (  # noqa: E402
     WORLD,
     _spawn,
     close,
-    compile_rules,
     engine_for,
+    fresh_schema,
     lead,
+    submit_past,
+    write_folder,
+    write_rr_rules,
     write_rules,
 )
 
-from rulekit.engine import Engine, ManualClock  # noqa: E402
 from rulekit.storage.catalog import load_files  # noqa: E402
 from rulekit.storage.url import open_store, sqlite_path  # noqa: E402
 
@@ -245,24 +246,6 @@ def world_text(agents: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-RING = """\
-rulekit: 1
-policy: ring
-applies_to:
-  sources: [rr.example]
-pools:
-  ring:
-    of: agents
-rules:
-  - name: turn
-    steps:
-      - round_robin: {pool: ring}
-    then: continue
-  - name: nobody
-    steps:
-      - queue: {name: unclaimed, reason: the ring was empty}
-"""
-
 # plain.example: one offer of an hour, then a queue.  poison.example: the same offer, then a
 # second one counted in business hours of a calendar that has no open time left (its only open
 # day is an exception long past): it validates, but no deadline can ever be computed.
@@ -307,32 +290,19 @@ rules:
 
 
 def write_ring_rules(folder: Path, agents: int = 7) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "world.yaml").write_text(world_text(agents), encoding="utf-8")
-    (folder / "ring.yaml").write_text(RING, encoding="utf-8")
-    return folder
+    """The round robin of ``storage_helpers`` (rr.example) over a ring of ``agents`` agents."""
+    return write_rr_rules(folder, world_text(agents))
 
 
 def write_poison_rules(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "world.yaml").write_text(WORLD, encoding="utf-8")
-    (folder / "plain.yaml").write_text(PLAIN, encoding="utf-8")
-    (folder / "poison.yaml").write_text(POISON, encoding="utf-8")
-    return folder
+    return write_folder(folder, {"world.yaml": WORLD, "plain.yaml": PLAIN,
+                                 "poison.yaml": POISON})
 
 
 def load_catalog(store: Any, folder: Path) -> None:
     """Store and activate the rule set and world, as ``rulekit load`` does (for workers)."""
     checked = load_files(store, folder, folder / "world.yaml", by="stress")
     assert checked.ok, checked.diagnostics
-
-
-def submit_past(store: Any, folder: Path, leads: list[tuple[str, str]], at: datetime) -> None:
-    """Submit ``(lead id, source)`` at ``at``, through one engine in this process."""
-    ruleset, world = compile_rules(folder)
-    engine = Engine(ruleset, world, store, clock=ManualClock(at))
-    for lead_id, source in leads:
-        engine.submit(lead(lead_id, source=source, at=at), at)
 
 
 def same_rulekit() -> dict[str, str]:
@@ -901,21 +871,6 @@ def run_scenario(name: str, url: str, base: Path, sizes: dict[str, Any]) -> Resu
         return result
 
 
-@contextmanager
-def pg_schema(dsn: str) -> Iterator[str]:
-    """A URL whose tables live in a fresh schema, dropped afterwards."""
-    import psycopg
-
-    schema = f"rulekit_stress_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield dsn + ("&" if "?" in dsn else "?") + f"options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--ci", action="store_true", help="the bounded sizes of the test suite")
@@ -936,7 +891,7 @@ def main() -> int:
                 if kind == "sqlite":
                     result = run_scenario(name, f"sqlite:///{base / 'store.db'}", base, sizes)
                 else:
-                    with pg_schema(args.pg) as url:
+                    with fresh_schema(args.pg, "rulekit_stress") as url:
                         result = run_scenario(name, url, base, sizes)
                 result.store = kind
                 results.append(result)

@@ -8,20 +8,18 @@ negative DST) so that stretches start and end around each of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calendar_reference import RefCalendar, RefTimeline
+from calendar_strategies import QUARTERS_PER_DAY, Case, hhmm, weekly_hours
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rulekit.calendars import Calendar, build_calendar
-from rulekit.calendars.week import DAY_NAMES
+from rulekit.calendars import build_calendar
 
 STEP = timedelta(minutes=15)  # every boundary, start and duration is on this grid
-QUARTERS_PER_DAY = 96
 US = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
@@ -44,43 +42,6 @@ NIGHT_HOURS: list[tuple[dict[str, list[str]], int]] = [
     ({"sat": ["23:00-03:00"], "wed": ["12:00-12:15"]}, 255),
     ({"daily": ["00:00-24:00"]}, 7 * 1440),
 ]
-
-
-def hhmm(minutes: int) -> str:
-    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
-
-
-@dataclass
-class Case:
-    calendar: Calendar
-    ref: RefCalendar
-    start: datetime
-    weekly_open: int  # minutes
-    spec: dict[str, Any]
-
-
-@st.composite
-def weekly_hours(draw: st.DrawFn, max_intervals: int = 6, max_quarters: int = 95,
-                 ) -> tuple[dict[str, list[str]], dict[int, list[tuple[int, int]]], int]:
-    """Non-overlapping weekly hours on the quarter-hour grid (overnight ones too)."""
-    n = draw(st.integers(1, max_intervals))
-    week_quarters = 7 * QUARTERS_PER_DAY
-    points = sorted(draw(st.sets(st.integers(0, week_quarters - 1), min_size=2 * n,
-                                 max_size=2 * n)))
-    if draw(st.booleans()):  # the last interval wraps past Sunday
-        points = [*points[1:], points[0] + week_quarters]
-    week: dict[int, list[tuple[int, int]]] = {}
-    hours: dict[str, list[str]] = {}
-    weekly_open = 0
-    for a, b_raw in zip(points[0::2], points[1::2], strict=True):
-        b = min(b_raw, a + max_quarters)
-        day, first = divmod(a % week_quarters, QUARTERS_PER_DAY)
-        s, e = first * 15, first * 15 + (b - a) * 15
-        week.setdefault(day, []).append((s, e))
-        end = "24:00" if e == 1440 else hhmm(e)
-        hours.setdefault(DAY_NAMES[day], []).append(f"{hhmm(s)}-{end}")
-        weekly_open += e - s
-    return hours, week, weekly_open
 
 
 Exceptions = dict[date, list[tuple[int, int]]]

@@ -2,61 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calendar_reference import RefCalendar, RefTimeline
+from calendar_strategies import Case, hhmm, weekly_hours
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rulekit.calendars import Calendar, build_calendar
-from rulekit.calendars.week import DAY_NAMES
+from rulekit.calendars import build_calendar
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Europe/Dublin", "UTC"]
 ANCHORS = [datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC),
            datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 22, tzinfo=UTC)]
 STEP = timedelta(minutes=5)  # every boundary, start and duration below is on this grid
-QUARTERS_PER_WEEK = 7 * 96
 US = timedelta(microseconds=1)
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-def hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-@dataclass
-class Case:
-    calendar: Calendar
-    ref: RefCalendar
-    start: datetime
-    weekly_open: int  # minutes
-    spec: dict[str, Any]
-
-
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     zone = draw(st.sampled_from(ZONES))
-    n = draw(st.integers(1, 7))
-    points = sorted(draw(st.sets(st.integers(0, QUARTERS_PER_WEEK - 1),
-                                 min_size=2 * n, max_size=2 * n)))
-    if draw(st.booleans()):  # pair the other way round: the last interval wraps past Sunday
-        points = [*points[1:], points[0] + QUARTERS_PER_WEEK]
-    week: dict[int, list[tuple[int, int]]] = {}
-    hours: dict[str, list[str]] = {}
-    weekly_open = 0
-    for a, b_raw in zip(points[0::2], points[1::2], strict=True):
-        b = min(b_raw, a + 95)  # shorter than a day
-        day, start = divmod(a % QUARTERS_PER_WEEK, 96)
-        s, e = start * 15, start * 15 + (b - a) * 15
-        week.setdefault(day, []).append((s, e))
-        hours.setdefault(DAY_NAMES[day], []).append(
-            f"{hhmm(s)}-{'24:00' if e == 1440 else hhmm(e % 1440)}")
-        weekly_open += e - s
+    hours, week, weekly_open = draw(weekly_hours(max_intervals=7))  # each shorter than a day
     anchor = draw(st.sampled_from(ANCHORS))
     start = anchor + draw(st.integers(0, 14 * 288)) * STEP
     first_day = anchor.date()

@@ -7,54 +7,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rule_folders import write_one_afternoon_rules
 
 from rulekit.cli.main import main
 from rulekit.model import Lead
 from rulekit.storage.url import open_store
 from rulekit.worker import Worker
 
-WORLD = """\
-rulekit: 1
-world: tiny
-agents:
-  - {id: a1, name: Avery One}
-  - {id: a2, name: Blake Two}
-"""
-
-RULES = """\
-rulekit: 1
-policy: web
-applies_to: {sources: [web.example]}
-calendars:
-  office:
-    timezone: UTC
-    hours: {CLOSED_OR_OPEN}
-    exceptions:
-      - {date: 2026-01-05, hours: "15:00-15:30"}
-pools:
-  everyone: {of: agents}
-rules:
-  - name: offers
-    steps:
-      - offer_sequence: {pool: everyone, pick: round_robin, each_for: 20 business_minutes,
-                         calendar: office}
-      - queue: {name: unclaimed}
-"""
-
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
-
-
-def _write(folder: Path, hours: str) -> None:
-    folder.mkdir(exist_ok=True)
-    (folder / "world.yaml").write_text(WORLD, encoding="utf-8")
-    (folder / "web.yaml").write_text(RULES.replace("{CLOSED_OR_OPEN}", hours),
-                                     encoding="utf-8")
 
 
 def test_park_list_explain_fix_and_retry(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     rules, db = tmp_path / "rules", f"sqlite:///{tmp_path / 'live.db'}"
-    _write(rules, "{}")  # open only on one afternoon in the past
+    write_one_afternoon_rules(rules)  # open only on one afternoon in the past
     assert main(["load", "--db", db, "--rules", str(rules), "--world",
                  str(rules / "world.yaml")]) == 0
     store = open_store(db)
@@ -80,7 +46,7 @@ def test_park_list_explain_fix_and_retry(tmp_path: Path,
     assert main(["retry", "L1", "--db", db, "--by", "ops@example.com"]) == 1  # not fixed
     assert "parked" in capsys.readouterr().out  # parked again, with the same error
 
-    _write(rules, '{mon-sun: "00:00-24:00"}')
+    write_one_afternoon_rules(rules, '{mon-sun: "00:00-24:00"}')
     assert main(["load", "--db", db, "--rules", str(rules)]) == 0
     capsys.readouterr()
     assert main(["retry", "L1", "--db", db, "--by", "ops@example.com",
@@ -105,7 +71,7 @@ def test_park_list_explain_fix_and_retry(tmp_path: Path,
 def test_a_kept_lead_is_explained_as_waiting_for_a_worker(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules, db = tmp_path / "rules", f"sqlite:///{tmp_path / 'live.db'}"
-    _write(rules, '{mon-sun: "00:00-24:00"}')
+    write_one_afternoon_rules(rules, '{mon-sun: "00:00-24:00"}')
     assert main(["load", "--db", db, "--rules", str(rules), "--world",
                  str(rules / "world.yaml")]) == 0
     store = open_store(db)

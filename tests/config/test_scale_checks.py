@@ -4,6 +4,7 @@ competing policies, hand-off cycles and unknown-name hints."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -121,16 +122,22 @@ def test_a_knot_of_hand_offs_is_one_finding(tmp_path: Path) -> None:
     assert found[0].message.endswith("h0 → h1 → h0")
 
 
-def test_unknown_references_in_a_big_world_ask_for_few_hints(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def hints_asked(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names ``module.did_you_mean`` is asked about from now on (it still answers)."""
     calls: list[str] = []
-    real = project.did_you_mean
+    real = module.did_you_mean
 
     def counting(name: str, candidates: object) -> str | None:
         calls.append(name)
-        return real(name, candidates)  # type: ignore[arg-type]
+        return real(name, candidates)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(project, "did_you_mean", counting)
+    monkeypatch.setattr(module, "did_you_mean", counting)
+    return calls
+
+
+def test_unknown_references_in_a_big_world_ask_for_few_hints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = hints_asked(project, monkeypatch)
     agents = "".join(f"- {{id: a{i}}}\n" for i in range(2_000))
     members = ", ".join(f"x{i}" for i in range(500))
     world = tmp_path / "world.yaml"
@@ -145,14 +152,7 @@ def test_undefined_pools_in_many_rule_files_ask_for_few_hints(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rulekit.config import build
 
-    calls: list[str] = []
-    real = build.did_you_mean
-
-    def counting(name: str, candidates: object) -> str | None:
-        calls.append(name)
-        return real(name, candidates)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "did_you_mean", counting)
+    calls = hints_asked(build, monkeypatch)
     folder = tmp_path / "rules"
     folder.mkdir()
     for i in range(300):

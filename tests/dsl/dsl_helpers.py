@@ -9,10 +9,20 @@ from typing import Any
 import pytest
 
 from rulekit.dsl import BOOLEAN, CompiledExpression, Type, compile_expression
+from rulekit.dsl.ast import Path
 from rulekit.errors import Diagnostic, RulekitErrors, SourceLocation
 from rulekit.model import Lead
 
 NOW = datetime(2026, 11, 24, 19, 30, tzinfo=UTC)  # a Tuesday, 14:30 in New York
+
+#: The binary operators of generated expressions: arithmetic, and comparisons (membership too).
+ARITH = ["+", "-", "*", "/"]
+COMPARE = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
+
+
+def path(dotted: str) -> Path:
+    """The AST node of the field path ``dotted`` (``lead.property.zip``)."""
+    return Path(tuple(dotted.split(".")))
 
 
 def locate(line: int, column: int) -> SourceLocation:

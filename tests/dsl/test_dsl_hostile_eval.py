@@ -12,7 +12,7 @@ import contextlib
 import math
 from typing import Any
 
-from dsl_helpers import NOW, FakeRuntime, compile_, make_lead
+from dsl_helpers import ARITH, COMPARE, NOW, FakeRuntime, compile_, make_lead, path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,6 @@ from rulekit.dsl.ast import (
     ListLiteral,
     Literal,
     Logical,
-    Path,
     Quantifier,
     Unary,
     unparse,
@@ -40,13 +39,7 @@ SETTINGS = settings(max_examples=250, deadline=None,
 KEYS = ("a", "b", "c", "d")
 TYPED = ("lead.source", "lead.property.price", "lead.property.zip", "now", "agent.load",
          "agent.zips", "agent.capacity", "agent.tags", "office.agent_count", "lead.attributes")
-ARITH = ["+", "-", "*", "/"]
-COMPARE = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
 PLAIN = sorted(name for name, f in FUNCTIONS.items() if f.calling == "plain")
-
-
-def path(dotted: str) -> Path:
-    return Path(tuple(dotted.split(".")))
 
 
 attribute_paths = st.sampled_from([path(f"lead.attributes.{k}") for k in KEYS])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dsl_helpers import compile_, locate
+from dsl_helpers import ARITH, COMPARE, compile_, locate, path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,8 +65,6 @@ leaves = st.one_of(
     st.builds(DurationLiteral, durations),
     st.builds(lambda s: Path(tuple(s)), st.lists(names, min_size=1, max_size=4)),
 )
-ARITH = ["+", "-", "*", "/"]
-COMPARE = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
 
 
 def compound(children: st.SearchStrategy[ast.Node]) -> st.SearchStrategy[ast.Node]:
@@ -107,10 +105,6 @@ def test_round_trip_keeps_needed_parentheses() -> None:
 NUM_FIELDS = ["lead.property.price", "agent.load", "agent.capacity"]
 STR_FIELDS = ["lead.source", "lead.channel", "lead.property.zip"]
 WORDS = ["a", "ab", "b", "282", "28202", ""]
-
-
-def path(dotted: str) -> Path:
-    return Path(tuple(dotted.split(".")))
 
 
 def num_leaf() -> st.SearchStrategy[ast.Node]:

@@ -5,6 +5,8 @@ Imported by name from spawned processes, so it must stay importable without pyte
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,12 +90,16 @@ rules:
 """
 
 
-def write_rules(folder: Path) -> Path:
+def write_folder(folder: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (file name -> text) into ``folder``, made if missing."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "world.yaml").write_text(WORLD, encoding="utf-8")
-    (folder / "web.yaml").write_text(WEB, encoding="utf-8")
-    (folder / "race.yaml").write_text(RACE, encoding="utf-8")
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def write_rules(folder: Path) -> Path:
+    return write_folder(folder, {"world.yaml": WORLD, "web.yaml": WEB, "race.yaml": RACE})
 
 
 def compile_rules(folder: Path) -> tuple[RuleSet, World]:
@@ -113,10 +119,36 @@ def engine_for(url: str, folder: Path, now: datetime = T0) -> Engine:
     return Engine(ruleset, world, open_store(url), clock=ManualClock(now))
 
 
+def submit_past(store: Any, folder: Path, leads: list[tuple[str, str]], at: datetime) -> None:
+    """Submit ``(lead id, source)`` at ``at``, through one engine in this process."""
+    ruleset, world = compile_rules(folder)
+    engine = Engine(ruleset, world, store, clock=ManualClock(at))
+    for lead_id, source in leads:
+        engine.submit(lead(lead_id, source=source, at=at), at)
+
+
 def close(store: object) -> None:
     closer = getattr(store, "close", None)
     if closer is not None:
         closer()
+
+
+@contextmanager
+def fresh_schema(dsn: str, prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a fresh schema (``prefix`` + a random suffix),
+    dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield dsn + ("&" if "?" in dsn else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 # -- worker processes (spawned) -------------------------------------------------------------
@@ -172,11 +204,8 @@ rules:
 """
 
 
-def write_rr_rules(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "world.yaml").write_text(WORLD, encoding="utf-8")
-    (folder / "rr.yaml").write_text(RR, encoding="utf-8")
-    return folder
+def write_rr_rules(folder: Path, world: str = WORLD) -> Path:
+    return write_folder(folder, {"world.yaml": world, "rr.yaml": RR})
 
 
 def _spawn(target: Any, args: list[tuple[Any, ...]], timeout: float = 600) -> float:
@@ -360,12 +389,9 @@ def race_sigkill(url: str, folder: Path, leads: int, *, lease: float = 2.0, poll
 
     store: Any = open_store(url)
     load_files(store, folder, folder / "world.yaml", by="test")
-    ruleset, world = compile_rules(folder)
     past = SystemClock().now() - timedelta(hours=2)  # every broadcast ran out an hour ago
-    engine = Engine(ruleset, world, store, clock=ManualClock(past))
     ids = [f"K{i:05d}" for i in range(leads)]
-    for lead_id in ids:
-        engine.submit(lead(lead_id, source="race.example", at=past), past)
+    submit_past(store, folder, [(lead_id, "race.example") for lead_id in ids], past)
     ctx = multiprocessing.get_context("spawn")
     done = ctx.Value("i", 0)
     barrier = ctx.Barrier(2)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import Backend
+from rule_folders import write_one_afternoon_rules
 from storage_helpers import T0, compile_rules, lead
 
 from rulekit import engine as engine_module
@@ -153,30 +154,7 @@ def test_a_poisoned_timer_is_retried_then_parked_and_never_stalls_the_others(
 
 def test_a_deadline_no_calendar_can_give_parks_the_lead_at_once(
         backend: Backend, tmp_path: Path) -> None:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "world.yaml").write_text(
-        "rulekit: 1\nworld: tiny\nagents:\n  - {id: a1, name: A One}\n"
-        "  - {id: a2, name: A Two}\n", encoding="utf-8")
-    (folder / "web.yaml").write_text("""\
-rulekit: 1
-policy: web
-applies_to: {sources: [web.example]}
-calendars:
-  once:
-    timezone: UTC
-    hours: {}
-    exceptions:
-      - {date: 2026-01-05, hours: "15:00-15:30"}
-pools:
-  everyone: {of: agents}
-rules:
-  - name: offers
-    steps:
-      - offer_sequence: {pool: everyone, pick: round_robin, each_for: 20 business_minutes,
-                         calendar: once}
-      - queue: {name: unclaimed}
-""", encoding="utf-8")
+    folder = write_one_afternoon_rules(tmp_path / "rules")  # open only on one afternoon
     ruleset, world = compile_rules(folder)
     store = backend.open()
     clock = ManualClock(T0)
@@ -192,7 +170,7 @@ rules:
         state = store.get_state(lead_id)
         assert state is not None and state.status == PARKED, lead_id
     text = engine.explain("X")
-    assert "Could not route the lead:" in text and "calendar 'once'" in text, text
+    assert "Could not route the lead:" in text and "calendar 'office'" in text, text
     assert store.next_timer_due() is None
 
 
