@@ -28,6 +28,7 @@ from typing import Any, cast
 import yaml
 
 from rulekit.config.build import build_ruleset
+from rulekit.config.lint import WorldNames, check_world_names
 from rulekit.config.load import Document, load_text
 from rulekit.config.project import (
     build_world,
@@ -236,9 +237,12 @@ def check_files(rules: str | Path | None, world: str | Path | None,
             sink.error("RK008", "no rule files in this folder", SourceLocation(str(rules), 1, 1))
         elif rule_docs and len(rule_docs) == len(docs):
             checked.root = str(rules)
-            checked.ruleset = build_ruleset(
+            unknown = check_world_names(rule_docs, WorldNames.of_world(built_world), sink) \
+                if built_world is not None else 0
+            ruleset = build_ruleset(
                 rule_docs, sink, root=str(rules),
                 world_calendars=tuple(built_world.calendars) if built_world else ())
+            checked.ruleset = None if unknown else ruleset
     checked.diagnostics = sorted(sink.items, key=Diagnostic.sort_key)
     return checked
 

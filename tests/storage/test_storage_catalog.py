@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import Backend
-from storage_helpers import T0, compile_rules, lead
+from storage_helpers import T0, compile_rules, lead, write_rules
 
 from rulekit.cli.main import main as cli
 from rulekit.engine import Engine, ManualClock
@@ -23,6 +23,7 @@ from rulekit.storage.catalog import (
     set_pool_members,
     world_version,
 )
+from rulekit.storage.memory import MemoryStore
 from rulekit.storage.sql import SCHEMA_VERSION
 from rulekit.worker import NothingLoaded, Worker
 
@@ -198,3 +199,18 @@ def test_a_rule_set_is_one_folder(rules_dir: Path, tmp_path: Path) -> None:
     checked = load_files(store, rules_dir, rules_dir / "world.yaml", by="ana")
     assert not checked.ok and store.active_versions() == {}
     assert any(d.code == "RK008" and "subfolder" in d.message for d in checked.diagnostics)
+
+
+def test_load_refuses_a_pool_member_the_world_does_not_have(tmp_path: Path) -> None:
+    folder = write_rules(tmp_path / "rules")
+    web = folder / "web.yaml"
+    web.write_text(web.read_text(encoding="utf-8").replace(
+        "    of: agents\n    exclude: [paused]\n",
+        "    of: agents\n    members: [a1, a2, a-typo]\n    exclude: [paused]\n"),
+        encoding="utf-8")
+    store = MemoryStore()
+    checked = load_files(store, folder, folder / "world.yaml", by="test")
+    assert not checked.ok
+    [problem] = [d for d in checked.diagnostics if d.code == "RK313"]
+    assert "a-typo" in problem.message and problem.location is not None
+    assert store.active_versions() == {}  # nothing stored
