@@ -12,6 +12,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rulekit.cli.render import render_text, summary
 from rulekit.cli.validate import read_line
@@ -47,6 +48,13 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.rules is None and args.world is None:
         parser().error("give --rules DIR, --world FILE, or both")
+    for option, path, folder in (("--rules", args.rules, True), ("--world", args.world, False)):
+        # checked before the store is opened: a typo creates no database
+        if path is not None and not (Path(path).is_dir() if folder else Path(path).is_file()):
+            what = ("no such " + ("folder" if folder else "file") if not Path(path).exists()
+                    else "not a folder" if folder else "not a file")
+            print(f"rulekit load: {option} {path}: {what}; nothing was stored", file=sys.stderr)
+            return 1
     try:
         store = open_store_or_explain(args.db)
     except StoreOpenError as exc:

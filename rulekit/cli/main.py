@@ -1,11 +1,14 @@
 """The ``rulekit`` command: dispatches to one module per subcommand.
 
-Exit codes: 0 success, 1 problems found (or tests failed), 2 usage error, 3 internal error.
+Exit codes: 0 success, 1 problems found (or tests failed), 2 usage error, 3 internal error;
+141 when the reader of the output went away (``rulekit … | head``), as for a Unix tool ended by
+SIGPIPE, without a traceback.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,10 +27,13 @@ COMMANDS = {
     "retry": ("rulekit.cli.retry", "route parked leads again after a fix (--db URL)"),
     "load": ("rulekit.cli.load", "load rule files and a world into a store (--db URL)"),
     "worker": ("rulekit.cli.worker", "fire due timers and deliver notifications (--db URL)"),
+    "migrate": ("rulekit.cli.migrate", "create or upgrade a store's schema (--db URL)"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
 }
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: The reader of the output went away: the status of a process ended by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 USAGE = "usage: rulekit [--version] <command> [options]\n\ncommands:\n" + "\n".join(
     f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()
@@ -35,7 +41,13 @@ USAGE = "usage: rulekit [--version] <command> [options]\n\ncommands:\n" + "\n".j
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `rulekit … | head`: the reader has all it wanted
+        return EXIT_BROKEN_PIPE
+
+
+def _dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
         return EXIT_OK if args else EXIT_USAGE
@@ -53,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # not a bug: see main
     except Exception as exc:  # the one place that turns a bug into a polite exit
         print(
             f"rulekit: internal error ({type(exc).__name__}: {redact_text(str(exc))}). This is "
@@ -63,6 +77,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _discard_output() -> None:
+    """After a broken pipe: point standard output (and standard error, if it broke too) at
+    the null device, so that the interpreter's last flush does not fail again ("Exception
+    ignored … BrokenPipeError")."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is sys.stderr:
+            try:
+                stream.flush()
+                continue
+            except (OSError, ValueError):
+                pass
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # not a real file (captured, closed or missing): nothing to flush at exit
+
+
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point (and ``python -m rulekit``)."""
+    code = main()
+    try:
+        sys.stdout.flush()  # output still buffered is written now, not at exit
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+    except (OSError, ValueError, AttributeError):
+        pass
+    if code == EXIT_BROKEN_PIPE:
+        _discard_output()
+    sys.exit(code)

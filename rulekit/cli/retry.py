@@ -5,10 +5,12 @@ that could not be evaluated on it, a deadline no calendar could give, or an even
 failing.  After fixing the rule files or the world (and ``rulekit load``-ing them), retry it:
 it is routed again from the start of its policy with the store's active rule set, and the
 retry is recorded in the audit history and in its explanation.  A lead still in the inbox
-(received, its first decision not yet committed) is decided at once.
+(received, its first decision not yet committed) is decided at once.  Retrying writes
+decisions but never creates or upgrades the store's schema: on an empty or older database it
+says to run ``rulekit migrate``.
 
-Exit codes: 0 retried, 1 unknown lead, a lead that is not parked or failed again, or a store
-without active rules, 2 usage error.
+Exit codes: 0 retried, 1 unknown lead, a lead that is not parked or failed again, a store
+without active rules or without the current schema, 2 usage error.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ generated ones (lead, world) into a folder."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,9 +22,19 @@ def main(argv: Sequence[str]) -> int:
                    help="regenerate the schemas derived from the models (lead, world) into DIR")
     args = p.parse_args(argv)
     if args.write:
+        folder = Path(args.write)
+        if not folder.is_dir():  # checked before anything is written
+            what = "not a folder" if folder.exists() else "no such folder"
+            print(f"rulekit schema: --write {args.write}: {what}", file=sys.stderr)
+            return 2
         for name, make in GENERATED.items():
-            target = Path(args.write) / f"{name}.schema.json"
-            target.write_text(dumps(make()), encoding="utf-8")
+            target = folder / f"{name}.schema.json"
+            try:
+                target.write_text(dumps(make()), encoding="utf-8")
+            except OSError as exc:
+                print(f"rulekit schema: cannot write {target}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                return 2
             print(f"wrote {target}")
         return 0
     print(schema_text(args.name), end="")

@@ -1,7 +1,9 @@
 """``rulekit worker --db URL``: fire due timers and deliver notifications, until stopped.
 
 SIGTERM or SIGINT finishes the current batch and exits 0.  ``--once`` runs one iteration
-(for tests and cron) and exits 1 if the store has no active rule set and world.
+(for tests and cron) and exits 1 if the store has no active rule set and world.  A SQLite file
+that does not exist is refused (exit 1: most likely a typo) unless ``--create`` is given; the
+worker creates or upgrades the schema of the database it opens.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rulekit.engine import LogNotifier
 from rulekit.storage.redact import RedactingFormatter, redact_url
-from rulekit.storage.url import StoreOpenError, open_store_or_explain
+from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
 from rulekit.worker import NothingLoaded, Worker, default_name
 
 
 def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
@@ -38,12 +44,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=100, metavar="N",
                    help="timers claimed at a time (default 100)")
     p.add_argument("--once", action="store_true", help="run one iteration and exit")
+    p.add_argument("--create", action="store_true",
+                   help="create the SQLite file if it does not exist (default: refuse it)")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
 
 
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a ``sqlite:`` URL's file when there is no such file."""
+    if not url.startswith("sqlite:"):
+        return None
+    try:
+        path = sqlite_path(url)
+    except ValueError:
+        return None  # a malformed URL: opening it says why
+    return path if path != ":memory:" and not Path(path).exists() else None
+
+
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
+    if args.batch < 1:
+        parser().error("--batch must be at least 1")
     handler = logging.StreamHandler(sys.stderr)  # every line scrubbed of the store's password
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s",
                                             urls=(args.db,)))
@@ -51,6 +72,13 @@ def main(argv: Sequence[str]) -> int:
                         handlers=[handler])
     name = args.name or default_name()
     logging.getLogger("rulekit.worker").info("%s: store %s", name, redact_url(args.db))
+    missing = _missing_sqlite_file(args.db)
+    if missing is not None and not args.create:
+        db = redact_url(args.db)
+        print(f"rulekit worker: cannot open {db}: no database at {missing}; create it with "
+              f"`rulekit migrate --db {db}` or `rulekit load --db {db} --rules DIR --world "
+              "FILE`, or give --create", file=sys.stderr)
+        return 1
     try:
         store = open_store_or_explain(args.db)
     except StoreOpenError as exc:

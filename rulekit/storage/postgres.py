@@ -90,12 +90,14 @@ class PostgresStore(SqlStore):
 
     ``conninfo`` is a libpq URL or string; put the tables in another schema with
     ``?options=-csearch_path%3Dmyschema``.  The pool opens ``min_size`` connections at once
-    and fails with :class:`psycopg.OperationalError` if the server cannot be reached."""
+    and fails with :class:`psycopg.OperationalError` if the server cannot be reached.
+    ``migrate=False`` changes no schema: a missing or older one raises
+    :class:`~rulekit.storage.sql.SchemaNotMigrated`."""
 
     dialect = POSTGRES
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 4,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, migrate: bool = True) -> None:
         self.conninfo = conninfo
         # one direct connection first: an unreachable server fails at once, with libpq's reason
         scrubbed: psycopg.Error | None = None
@@ -114,7 +116,7 @@ class PostgresStore(SqlStore):
                 tx = _PgTx(cur)
                 tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
                 row = tx.one("SELECT to_regclass('meta') IS NOT NULL")
-                self._migrate(tx, bool(row and row[0]))
+                self._migrate(tx, bool(row and row[0]), migrate=migrate)
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
             conninfo, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
             kwargs={"autocommit": True}, configure=_configure, name="rulekit")

@@ -67,13 +67,43 @@ __all__ = [
     "SCHEMA_VERSION",
     "SQLITE",
     "Dialect",
+    "SchemaNotMigrated",
     "SchemaTooNew",
     "SqlFacts",
     "SqlStore",
     "Tx",
     "Write",
     "migration_statements",
+    "upgrade_statements",
 ]
+
+#: The table of schema versions, created first in an empty database.
+META_TABLE = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def upgrade_statements(dialect: Dialect, current: int, *, has_meta: bool = True) -> list[str]:
+    """The DDL that takes a schema at version ``current`` (0: none) to :data:`SCHEMA_VERSION`,
+    in order: the ``meta`` table first when there is none, then each missing migration step.
+    (The versions are then recorded in ``meta``.)"""
+    statements = [] if has_meta else [META_TABLE]
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        statements += migration_statements(dialect, version)
+    return statements
+
+
+class SchemaNotMigrated(RuntimeError):
+    """A store opened without migrating (``migrate=False``) found no rulekit schema, or an
+    older one.  ``statements`` are the DDL that migrating would run
+    (:func:`upgrade_statements`); ``rulekit migrate`` runs them."""
+
+    def __init__(self, dialect: Dialect, current: int, statements: Sequence[str]) -> None:
+        self.dialect = dialect
+        self.current = current
+        self.target = SCHEMA_VERSION
+        self.statements = list(statements)
+        what = ("has no rulekit schema" if current == 0
+                else f"has schema version {current} < {SCHEMA_VERSION}")
+        super().__init__(f"this database {what}")
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -175,14 +205,14 @@ class SqlStore(ABC):
         """Release the connections."""
 
     # -- schema ------------------------------------------------------------------------------
-    def _migrate(self, tx: Tx, has_meta: bool) -> int:
-        """Bring the schema to :data:`SCHEMA_VERSION`, inside the caller's transaction."""
+    def _migrate(self, tx: Tx, has_meta: bool, *, migrate: bool = True) -> int:
+        """Bring the schema to :data:`SCHEMA_VERSION`, inside the caller's transaction; the
+        version found.  With ``migrate=False`` nothing is changed: a missing or older schema
+        raises :class:`SchemaNotMigrated`."""
         current = 0
         if has_meta:
             row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
             current = int(row[0]) if row else 0
-        else:
-            tx.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         if current > SCHEMA_VERSION:
             row = tx.one("SELECT value FROM meta WHERE key = 'rulekit_version'")
             needed = row[0] if row else "a newer version"
@@ -190,9 +220,13 @@ class SqlStore(ABC):
                 f"this {self.dialect.name} store has schema version {current}, written by "
                 f"rulekit {needed}; rulekit {__version__} reads schema versions up to "
                 f"{SCHEMA_VERSION}: upgrade rulekit to {needed} or later to open it")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in migration_statements(self.dialect, version):
-                tx.run(statement)
+        statements = upgrade_statements(self.dialect, current, has_meta=has_meta)
+        if not migrate:
+            if current < SCHEMA_VERSION:
+                raise SchemaNotMigrated(self.dialect, current, statements)
+            return current
+        for statement in statements:
+            tx.run(statement)
         if current < SCHEMA_VERSION:
             for key, value in (("schema_version", str(SCHEMA_VERSION)),
                                ("rulekit_version", __version__)):

@@ -87,26 +87,34 @@ class SQLiteStore(SqlStore):
     """Implements :class:`rulekit.storage.base.Store` in a SQLite database file.
 
     One connection per store, shared by its threads behind a lock; open one store per
-    process.  ``path`` may be ``":memory:"`` (a private database, for tests)."""
+    process.  ``path`` may be ``":memory:"`` (a private database, for tests).
+
+    ``migrate=False`` opens an existing file without changing it: no file is created, and a
+    missing or older schema raises :class:`~rulekit.storage.sql.SchemaNotMigrated`."""
 
     dialect = SQLITE
     stamp = staticmethod(_stamp)
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0,
+                 migrate: bool = True) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                     check_same_thread=False)
+        on_disk = self.path != ":memory:"
+        uri = on_disk and not migrate  # mode=rw: a missing file is an error, never created
+        self._conn = sqlite3.connect(
+            Path(self.path).absolute().as_uri() + "?mode=rw" if uri else self.path,
+            timeout=busy_timeout, isolation_level=None, check_same_thread=False, uri=uri)
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
+            if on_disk:
+                if migrate:  # the journal mode is kept in the file
+                    self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            with self.writing() as tx:
+            with (self.writing() if migrate else self.reading()) as tx:
                 has_meta = tx.one("SELECT 1 FROM sqlite_master"
                                   " WHERE type = 'table' AND name = 'meta'") is not None
-                self._migrate(tx, has_meta)
+                self._migrate(tx, has_meta, migrate=migrate)
         except BaseException:
             self._conn.close()
             raise

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from rulekit.storage.base import Store
 from rulekit.storage.memory import MemoryStore
 from rulekit.storage.redact import redact_text, redact_url
+from rulekit.storage.sql import SchemaNotMigrated
 
 ENTRY_POINT_GROUP = "rulekit.stores"
 BUILTIN_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
@@ -45,18 +47,27 @@ class StoreOpenError(Exception):
     """The store URL names nothing that can be opened (a bad URL, no server, not a database)."""
 
 
-def open_store_or_explain(url: str) -> Store:
+def open_store_or_explain(url: str, *, migrate: bool = True) -> Store:
     """:func:`open_store`, with every way of failing turned into one :class:`StoreOpenError`
-    whose message says what was tried (for commands to print), with no password in it."""
+    whose message (one line) says what was tried (for commands to print), with no password in
+    it.  A schema that ``migrate=False`` refuses is named with the command that fixes it."""
+    shown = redact_url(url)
     try:
-        return open_store(url)
-    except Exception as exc:  # bad URL, server down, unreadable file: all say the same
+        return open_store(url, migrate=migrate)
+    except SchemaNotMigrated as exc:
         raise StoreOpenError(
-            f"cannot open {redact_url(url)}: {redact_text(str(exc), url)}") from exc
+            f"cannot open {shown}: {exc}: run `rulekit migrate --db {shown}`") from exc
+    except Exception as exc:  # bad URL, server down, unreadable file: all say the same
+        reason = " ".join(line.strip() for line in redact_text(str(exc), url).splitlines()
+                          if line.strip())  # libpq's reasons span lines
+        raise StoreOpenError(f"cannot open {shown}: {reason}") from exc
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names (see the module docstring)."""
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """The store a URL names (see the module docstring).  SQL stores create or upgrade their
+    schema when opened; ``migrate=False`` changes nothing (no SQLite file is created) and
+    raises :class:`~rulekit.storage.sql.SchemaNotMigrated` for a missing or older schema.
+    Third-party stores manage their own schema."""
     scheme, sep, _ = url.partition("://")
     scheme = scheme.lower() if sep else ""
     if scheme == "memory":
@@ -64,11 +75,18 @@ def open_store(url: str) -> Store:
     if scheme == "sqlite" or url.startswith("sqlite:"):
         from rulekit.storage.sqlite import SQLiteStore
 
-        return SQLiteStore(sqlite_path(url))
+        path = sqlite_path(url)
+        if path != ":memory:":
+            if not migrate and not Path(path).is_file():
+                raise FileNotFoundError(f"no database at {path}")
+            if not Path(path).parent.is_dir():
+                raise FileNotFoundError(f"the folder {Path(path).parent} of {path} does not "
+                                        "exist (create it first)")
+        return SQLiteStore(path, migrate=migrate)
     if scheme in ("postgresql", "postgres"):
         from rulekit.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, migrate=migrate)
     plugins = _plugins()
     if scheme in plugins:
         factory = plugins[scheme]()
