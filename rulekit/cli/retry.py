@@ -24,6 +24,7 @@ from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.pipeline import PARKED
 from rulekit.trace import render_history
 from rulekit.worker import NothingLoaded, Worker
+from rulekit.world import brokerage_zone
 
 
 def main(argv: Sequence[str]) -> int:
@@ -63,7 +64,8 @@ def main(argv: Sequence[str]) -> int:
                     failed += 1
                     continue
                 print(f"{lead_id}: {decision.state.status}")
-                print(render_history([decision.trace]))
+                print(render_history([decision.trace],
+                                     brokerage_zone(engine.world, engine.ruleset)))
                 if decision.state.status == PARKED:
                     print(f"rulekit retry: lead '{lead_id}' failed again and is still parked",
                           file=sys.stderr)

@@ -79,7 +79,7 @@ def main(argv: Sequence[str]) -> int:
             who = f" [{item.lead}]" if item.lead else ""
             print(f"{local_time(item.at, zone)} {item.type:<14}{who} "
                   f"{in_zone(item.text, zone)}")
-    if args.explain and engine is not None and args.format == "text":
+    if args.explain and args.format == "text":
         print()
-        print(engine.explain(args.explain, zone))
+        print(result.explain(args.explain, zone))
     return 0

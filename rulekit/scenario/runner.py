@@ -32,6 +32,7 @@ from rulekit.ruleset import RuleSet
 from rulekit.scenario.expect import Check, Observed, Refusal, agent_ref, check_expectation
 from rulekit.scenario.spec import Event, Scenario, ScenarioError, load_scenario
 from rulekit.storage.base import Store
+from rulekit.trace import Trace, render_history
 from rulekit.world import World
 
 
@@ -59,10 +60,16 @@ class Result:
     timeline: list[TimelineItem] = field(default_factory=list)
     behaviour: str = ""
     engine: Engine | None = None
+    #: Every lead's decision traces, kept when the run ends (its store is closed then).
+    traces: dict[str, list[Trace]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.problems and all(c.ok for c in self.checks)
+
+    def explain(self, lead_id: str, zone: tzinfo = UTC) -> str:
+        """Why a lead of the scenario went where it went (``KeyError`` for another lead)."""
+        return render_history(self.traces[lead_id], zone)
 
 
 def timeline_items(decision: Decision, lead_id: str, *, zone: tzinfo = UTC,
@@ -333,6 +340,7 @@ def run_scenario(path: Path | str) -> Result:
             result.checks = [check_expectation(runner.engine, scenario, spec, location,
                                                runner.observed)
                              for spec, location in scenario.expect]
+        result.traces = {lead_id: store.traces(lead_id) for lead_id in store.lead_ids()}
         close = getattr(store, "close", None)
         if close is not None:
             close()

@@ -141,3 +141,13 @@ def test_invalid_lead_payload_is_positioned(leadstreet: Path) -> None:
     code, out = run("test", str(scenario))
     assert code == 1
     assert "bad.scenario.yaml:6:49: error[RK105]: lead activity: input should be" in out
+
+
+def test_simulate_explains_a_lead_of_a_scenario_kept_in_sqlite(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = (Path(__file__).resolve().parents[2] / "rules" / "leadstreet" / "scenarios"
+                / "friday-lead-crosses-weekend.scenario.yaml")
+    assert "store: sqlite" in scenario.read_text(encoding="utf-8")
+    assert main(["simulate", str(scenario), "--explain", "F1"]) == 0
+    out = capsys.readouterr().out
+    assert "Lead F1 (ruleset" in out and "Broadcast to 23 agents" in out
