@@ -208,11 +208,12 @@ def _diagnostic(doc: Document, error: ValidationError) -> Diagnostic:
                       field_path=field)
 
 
-def _open_brackets(text: str) -> int:
-    """How many ``(`` and ``[`` of ``text`` are left open (outside string literals)."""
+def _bracket_depths(text: str) -> Iterator[tuple[int, int]]:
+    """``(offset, depth)`` after each character of ``text``: how many ``(`` and ``[`` are open
+    (brackets inside string literals do not count)."""
     depth = 0
     quote: str | None = None
-    for ch in text:
+    for offset, ch in enumerate(text):
         if quote is not None:
             quote = None if ch == quote else quote
         elif ch in "\"'":
@@ -221,7 +222,13 @@ def _open_brackets(text: str) -> int:
             depth += 1
         elif ch in ")]":
             depth -= 1
-    return depth
+        yield offset, depth
+
+
+def _open_brackets(text: str) -> int:
+    """How many ``(`` and ``[`` of ``text`` are left open (outside string literals)."""
+    depths = [depth for _, depth in _bracket_depths(text)]
+    return depths[-1] if depths else 0
 
 
 def _flow_tail_hint(doc: Document, path: tuple[str | int, ...], mapping: dict[str, Any],
@@ -244,22 +251,15 @@ def _flow_tail_hint(doc: Document, path: tuple[str | int, ...], mapping: dict[st
     name = keys[head]
     start = doc.location((*path, name))
     line = doc.line_text(start.line)
+    written = line[start.column - 1:]
     text = None
-    depth = 0
-    quote: str | None = None
-    for offset in range(start.column - 1, len(line)):  # the expression as written
-        ch = line[offset]
-        if quote is not None:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-            if depth == 0:
-                text = line[start.column - 1:offset + 1]
-                break
+    opened = False
+    for offset, depth in _bracket_depths(written):  # the expression as written
+        if depth > 0:
+            opened = True
+        elif opened and depth == 0:
+            text = written[:offset + 1]
+            break
     if text is None:  # over several lines: joined again from the keys
         text = ", ".join([mapping[name], *keys[head + 1:index + 1]])
     if '"' not in text:

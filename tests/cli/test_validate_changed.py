@@ -3,25 +3,17 @@ whole policy folder."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-
-from rulekit.cli.main import main
+from command_line import run
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main(list(argv))
-    return code, out.getvalue()
 
 
 @pytest.fixture

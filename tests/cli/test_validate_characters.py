@@ -3,14 +3,11 @@ exit 1 with a positioned RK008, never an internal error."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 from pathlib import Path
 
 import pytest
-
-from rulekit.cli.main import main
+from command_line import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {
@@ -23,11 +20,6 @@ BAD = {"SOH": "\x01", "ESC": "\x1b", "U+FFFE": "\ufffe", "U+FFFF": "\uffff", "NU
        "C1": "\x92", "mid-file BOM": "\ufeff"}
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main(list(argv))
-    return code, out.getvalue()
 
 
 def spoiled(kind: str, char: str, folder: Path) -> tuple[Path, int, int]:

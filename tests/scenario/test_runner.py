@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 import subprocess
 import sys
@@ -11,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from command_line import run
 
 from rulekit.cli.main import main
 from rulekit.scenario import run_scenario
@@ -18,11 +17,6 @@ from rulekit.scenario import run_scenario
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main(list(argv))
-    return code, out.getvalue()
 
 
 @pytest.fixture
