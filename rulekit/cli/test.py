@@ -57,6 +57,10 @@ def main(argv: Sequence[str]) -> int:
     if report is not None and (problem := report_path_problem(report)) is not None:
         print(f"rulekit test: cannot write --junit-xml {report}: {problem}", file=sys.stderr)
         return 2
+    missing = [path for path in args.paths if not Path(path).exists()]
+    if missing:  # a typo: say so before running anything
+        print(f"rulekit test: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     scenarios = find_scenarios(args.paths)
     if not scenarios:
         print("no scenario files (*.scenario.yaml) found")

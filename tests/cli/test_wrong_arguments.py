@@ -58,8 +58,8 @@ CASES: dict[str, list[Case]] = {
     "test": [
         case("missing required", "test", 2, "the following arguments are required: PATH"),
         case("unknown option", f"test {SCENARIO} --bogus", 2, "unrecognized arguments: --bogus"),
-        case("missing file", "test {missing}/x.scenario.yaml", 1,
-             "{missing}/x.scenario.yaml:1:1: error[RK008]: cannot read file"),
+        case("missing file", "test {missing}/x.scenario.yaml", 2,
+             "rulekit test: no such file or folder: {missing}/x.scenario.yaml"),
         case("unwritable output", f"test {SCENARIO} --junit-xml {{missing}}/report.xml", 2,
              "rulekit test: cannot write --junit-xml {missing}/report.xml: folder {missing} "
              "does not exist"),
