@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.reports import (
@@ -18,6 +18,8 @@ from rulekit.reports import (
     duration_text,
     response_times,
 )
+from rulekit.storage.base import WORLD
+from rulekit.storage.catalog import load_world
 
 
 def _align(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> list[str]:
@@ -32,13 +34,24 @@ def _align(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1)
     return [line(header), *(line(r) for r in rows)]
 
 
-def render_response_times(report: ResponseTimes) -> str:
+def agent_names(store: object) -> dict[str, str]:
+    """Agent id → name, from the store's active world (none when it has no catalog)."""
+    versions = getattr(store, "active_versions", None)
+    if versions is None or WORLD not in versions():
+        return {}
+    world = load_world(store, versions()[WORLD])
+    return {} if world is None else {i: a.name or i for i, a in world.agents.items()}
+
+
+def render_response_times(report: ResponseTimes, names: Mapping[str, str] | None = None) -> str:
+    named = names or {}
     if not report.agents:
         return "No offers or assignments in this store."
     header = ("agent", "offers", "answered", "accepted", "declined", "late", "unanswered",
               "missed", "open", "direct", "median", "p90", "worst")
-    rows = [(a.agent, str(a.offers), str(a.answered), str(a.accepted), str(a.declined),
-             str(a.late), str(a.unanswered), str(a.missed), str(a.open), str(a.direct),
+    rows = [(named.get(a.agent, a.agent), *map(str, (
+                a.offers, a.answered, a.accepted, a.declined, a.late, a.unanswered, a.missed,
+                a.open, a.direct)),
              duration_text(a.median), duration_text(a.p90), duration_text(a.worst))
             for a in report.agents]
     lines = ["Response times: from each offer to the agent's answer (wall-clock time)", "",
@@ -48,7 +61,8 @@ def render_response_times(report: ResponseTimes) -> str:
              "broadcast another agent claimed first; direct = assigned with no offer."]
     slowest = report.slowest
     if slowest is not None:
-        lines += ["", f"Slowest agent: {slowest.agent} (median {duration_text(slowest.median)}"
+        who = named.get(slowest.agent, slowest.agent)
+        lines += ["", f"Slowest agent: {who} (median {duration_text(slowest.median)}"
                   f", 90th percentile {duration_text(slowest.p90)}, worst "
                   f"{duration_text(slowest.worst)}, {slowest.unanswered} unanswered)"]
     else:
@@ -56,12 +70,14 @@ def render_response_times(report: ResponseTimes) -> str:
     return "\n".join(lines)
 
 
-def render_distribution(report: Distribution) -> str:
+def render_distribution(report: Distribution, names: Mapping[str, str] | None = None) -> str:
+    named = names or {}
     lines = [f"Distribution of {report.leads} lead{'s' if report.leads != 1 else ''}", ""]
     lines.append("Leads per agent (assignments):")
     if report.agents:
         lines += ["  " + x for x in _align(("agent", "leads"),
-                                           [(a, str(n)) for a, n in report.agents.items()])]
+                                           [(named.get(a, a), str(n))
+                                            for a, n in report.agents.items()])]
     else:
         lines.append("  none")
     lines += ["", "Leads per queue:"]
@@ -93,7 +109,8 @@ def render_distribution(report: Distribution) -> str:
                 rows)]
         else:
             lines += ["  " + x for x in _align(("agent", "picks"),
-                                               [(s.name, str(s.picks)) for s in shares])]
+                                               [(named.get(s.name, s.name), str(s.picks))
+                                                for s in shares])]
             if group.strategy == "round_robin":
                 verdict = "even" if group.spread <= 1 else "UNEVEN"
                 lines.append(f"  spread (max − min): {group.spread} — {verdict} among the "
@@ -117,11 +134,11 @@ def main(argv: Sequence[str]) -> int:
             if args.report == "response-times":
                 times = response_times(store)
                 out = (json.dumps(times.to_json(), indent=2) if args.format == "json"
-                       else render_response_times(times))
+                       else render_response_times(times, agent_names(store)))
             else:
                 shares = distribution(store)
                 out = (json.dumps(shares.to_json(), indent=2) if args.format == "json"
-                       else render_distribution(shares))
+                       else render_distribution(shares, agent_names(store)))
     except StoreOpenError as exc:
         print(f"rulekit report: {exc}", file=sys.stderr)
         return 1

@@ -202,3 +202,18 @@ def test_folder_that_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert not (tmp_path / "nodir").exists()
     code, _, err = run(capsys, "day", RULES, "--db", f"sqlite:///{tmp_path}", "--leads", "3")
     assert code == 1 and "is a folder" in err
+
+
+def test_reports_on_a_day_name_the_agents(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from rulekit.cli.main import main as rulekit
+
+    db = f"sqlite:///{tmp_path / 'day.db'}"
+    assert rulekit(["day", "rules/leadstreet", "--db", db, "--leads", "30", "--quiet"]) == 0
+    capsys.readouterr()
+    for report in ("response-times", "distribution"):
+        assert rulekit(["report", report, "--db", db]) == 0
+        table = capsys.readouterr().out
+        rows = [line for line in table.splitlines() if line.strip().startswith("a-")]
+        assert rows == [], rows  # agents are shown by name, not id
+        assert "Gray Patel" in table or "Harper Nguyen" in table
