@@ -147,14 +147,23 @@ class Scenario:
     problems: list[Diagnostic] = field(default_factory=list)
 
 
+def _shown(path: Path) -> Path:
+    """A resolved path, relative to the current folder when it lies inside it (so positions
+    in messages read like the paths a user typed)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def _rules_folder(path: Path, given: str | None) -> Path:
     if given is not None:
-        return (path.parent / given).resolve()
+        return _shown((path.parent / given).resolve())
     folder = path.parent.resolve()
     for candidate in (folder, *folder.parents):
         if any(_is_rule_file(p) for p in candidate.glob("*.y*ml")):
-            return candidate
-    return folder
+            return _shown(candidate)
+    return _shown(folder)
 
 
 def _is_rule_file(path: Path) -> bool:
@@ -206,7 +215,7 @@ def load_scenario(path: Path) -> Scenario:
     if isinstance(world_spec, dict):
         world = world_spec
     elif isinstance(world_spec, str):
-        world = (path.parent / world_spec).resolve()
+        world = _shown((path.parent / world_spec).resolve())
     else:
         world = rules / "world.yaml"
     events: list[Event] = []
