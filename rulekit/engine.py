@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rulekit.model import Lead
 from rulekit.pipeline import (
@@ -70,6 +70,8 @@ RETRY_CAP = 300.0
 DECIDED, DUPLICATE = "decided", "duplicate"  # and KEPT (a lead kept in the inbox)
 
 log = logging.getLogger("rulekit.engine")
+
+T = TypeVar("T")
 
 
 _jitter = random.Random()
@@ -211,27 +213,30 @@ class Engine:
 
     def _commit(self, lead: Lead, state: LeadState | None, decision: Decision, at: datetime,
                 store_lead: bool) -> None:
-        serial = state.serial if state else None
-        if store_lead:
-            self.store.commit(lead.id, serial, decision.state, decision.effects,
-                              decision.trace, at, lead=lead)
-        else:
-            self.store.commit(lead.id, serial, decision.state, decision.effects,
-                              decision.trace, at)
+        self.store.commit(lead.id, state.serial if state else None, decision.state,
+                          decision.effects, decision.trace, at,
+                          lead=lead if store_lead else None)
+
+    @staticmethod
+    def _retrying(lead_id: str, attempt: Callable[[], T]) -> T:
+        """``attempt()`` until it does not lose a race (:class:`StaleState`), backing off
+        between tries, at most :data:`MAX_RETRIES` times."""
+        for tried in range(MAX_RETRIES):
+            try:
+                return attempt()
+            except StaleState:
+                _backoff(tried)
+        raise StaleState(f"lead {lead_id}: gave up after {MAX_RETRIES} conflicting updates")
 
     def _handle(self, lead_id: str, event: Event, now: datetime | None = None, *,
                 ruleset: RuleSet | None = None) -> Decision:
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise UnknownLead(lead_id)
-        for attempt in range(MAX_RETRIES):
-            at = now or self.clock.now()
-            try:
-                return self._decide_commit(lead, event, at, first=False, store_lead=False,
-                                           ruleset=ruleset)
-            except StaleState:
-                _backoff(attempt)
-        raise StaleState(f"lead {lead_id}: gave up after {MAX_RETRIES} conflicting updates")
+        found = lead
+        return self._retrying(lead_id, lambda: self._decide_commit(
+            found, event, now or self.clock.now(), first=False, store_lead=False,
+            ruleset=ruleset))
 
     def submit(self, lead: Lead, now: datetime | None = None) -> LeadState:
         """Route a new lead.  Idempotent: a lead id seen before returns its existing state.
@@ -315,19 +320,18 @@ class Engine:
               now: datetime | None = None) -> Decision:
         """Route a parked lead again from the start of its policy, with the current rule set
         (after the rule files or the world were fixed).  A lead still in the inbox is decided
-        at once.  Audited; a lead that is not parked is left as it is."""
+        at once.  The retry of a parked lead is audited; a lead that is not parked is left as
+        it is."""
         if self.store.get_state(lead_id) is None:
             lead = self.store.get_lead(lead_id)
             if lead is None:
                 raise UnknownLead(lead_id)
             decision = self._handle_first(lead, now or self.clock.now())
-            if decision is None:
-                return self._handle(lead_id, AdminRetry(by, reason or "retried"), now,
-                                    ruleset=self.ruleset)
-            self.store.fired(inbox_timer_id(lead_id))
-            return decision
-        return self._handle(lead_id, AdminRetry(by, reason or "retried by an administrator"),
-                            now, ruleset=self.ruleset)
+            if decision is not None:
+                self.store.fired(inbox_timer_id(lead_id))
+                return decision
+        event = AdminRetry(by, reason) if reason else AdminRetry(by)
+        return self._handle(lead_id, event, now, ruleset=self.ruleset)
 
     # -- timers and the inbox --------------------------------------------------------------
     def _handle_first(self, lead: Lead, at: datetime) -> Decision | None:
@@ -335,15 +339,14 @@ class Engine:
         stored_version = getattr(self.store, "ruleset_version", None)
         version = stored_version(lead.id) if stored_version is not None else None
         ruleset = self.ruleset_for(version) if version else self.ruleset
-        for attempt in range(MAX_RETRIES):
+
+        def attempt() -> Decision | None:
             if self.store.get_state(lead.id) is not None:
-                return None
-            try:
-                return self._decide_commit(lead, LeadReceived(lead), at, first=True,
-                                           store_lead=False, ruleset=ruleset)
-            except StaleState:
-                _backoff(attempt)
-        raise StaleState(f"lead {lead.id}: gave up after {MAX_RETRIES} conflicting updates")
+                return None  # decided meanwhile (the lead was sent again)
+            return self._decide_commit(lead, LeadReceived(lead), at, first=True,
+                                       store_lead=False, ruleset=ruleset)
+
+        return self._retrying(lead.id, attempt)
 
     def _fire(self, timer: DueTimer, at: datetime) -> Decision | None:
         """Fire one claimed timer (or decide one inbox entry); a failure is counted and the

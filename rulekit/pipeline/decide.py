@@ -362,8 +362,7 @@ def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None
     that cannot be evaluated, a deadline that cannot be computed) never escapes: the lead is
     parked (:func:`~rulekit.pipeline.park.park`) with the error and its position."""
     if state is None:  # a new state is the decision's own working copy
-        state = LeadState(lead.id, ruleset.version, lead_seed(lead.id))
-        read = state
+        read = state = LeadState(lead.id, ruleset.version, lead_seed(lead.id))
     else:
         read = state
         if state.office and lead.office != state.office:

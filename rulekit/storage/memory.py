@@ -247,9 +247,7 @@ class MemoryStore:
             self._timers[effect.timer_id] = (effect.timer_id, lead_id, effect.due,
                                              effect.purpose)
         elif isinstance(effect, CancelTimer):
-            self._timers.pop(effect.timer_id, None)
-            self._leases.pop(effect.timer_id, None)
-            self._attempts.pop(effect.timer_id, None)
+            self._drop_timer(effect.timer_id)
         elif isinstance(effect, EnqueueLead):
             self._queue.append((lead_id, effect.queue, effect.reason, now))
         elif isinstance(effect, SendNotification):
@@ -268,9 +266,13 @@ class MemoryStore:
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
         with self._lock:
-            self._timers.pop(timer_id, None)
-            self._leases.pop(timer_id, None)
-            self._attempts.pop(timer_id, None)
+            self._drop_timer(timer_id)
+
+    def _drop_timer(self, timer_id: str) -> None:
+        """Forget a timer with its lease and failed attempts (the caller holds the lock)."""
+        self._timers.pop(timer_id, None)
+        self._leases.pop(timer_id, None)
+        self._attempts.pop(timer_id, None)
 
     # -- timers ----------------------------------------------------------------------------
     def claim_due_timers(self, now: datetime, worker: str, lease: float,
@@ -312,13 +314,6 @@ class MemoryStore:
             timer_id = inbox_timer_id(lead.id)
             self._timers.setdefault(timer_id, (timer_id, lead.id, now, INBOX))
             return True
-
-    def failing_timers(self) -> list[tuple[str, str, str, int, str | None]]:
-        with self._lock:
-            return [(t[_TIMER_ID], t[1], t[3], *self._attempts[t[_TIMER_ID]])
-                    for t in sorted(self._timers.values(),
-                                    key=lambda t: (t[_TIMER_DUE], t[_TIMER_ID]))
-                    if t[_TIMER_ID] in self._attempts]
 
     def next_timer_due(self) -> datetime | None:
         with self._lock:

@@ -360,13 +360,6 @@ class SqlStore(ABC):
                    (inbox_timer_id(lead.id), lead.id, instant(now), INBOX))
             return True
 
-    def failing_timers(self) -> list[tuple[str, str, str, int, str | None]]:
-        """Timers with failed attempts: (id, lead, purpose, attempts, last error)."""
-        with self.reading() as tx:
-            rows = tx.all("SELECT id, lead_id, purpose, attempts, last_error FROM timers"
-                          " WHERE attempts > 0 ORDER BY due, id")
-        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4]) for r in rows]
-
     def next_timer_due(self) -> datetime | None:
         with self.reading() as tx:
             row = tx.one("SELECT MIN(due) FROM timers")

@@ -349,11 +349,11 @@ class _SlowCommits:
     def __init__(self, store: Any, delay: float, done: Any) -> None:
         self._store, self._delay, self._done = store, delay, done
 
-    def commit(self, *args: Any) -> None:
+    def commit(self, *args: Any, **kwargs: Any) -> None:
         import time
 
         time.sleep(self._delay)  # deciding is slow: most kills land before a commit
-        self._store.commit(*args)
+        self._store.commit(*args, **kwargs)
         with self._done.get_lock():
             self._done.value += 1
 
