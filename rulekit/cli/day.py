@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from rulekit.cli.zones import chosen_zone
 from rulekit.engine import Engine, ManualClock
 from rulekit.model import Lead
 from rulekit.pipeline import Decision
@@ -66,7 +67,7 @@ from rulekit.storage.catalog import CatalogError, as_catalog, check_files, store
 from rulekit.storage.redact import redact_url
 from rulekit.storage.url import StoreOpenError, open_store, open_store_or_explain, sqlite_path
 from rulekit.trace import local_time
-from rulekit.world import World, brokerage_zone, zone_named
+from rulekit.world import World, brokerage_zone
 
 DEFAULT_DB = "sqlite:///rulekit-day.db"
 #: The day simulated when ``--date`` is not given: Tuesday 24 November 2026, an ordinary
@@ -697,11 +698,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"rulekit day: no world file at {world_path} (give one with --world)",
               file=sys.stderr)
         return 2
-    try:
-        chosen = zone_named(args.tz) if args.tz else None
-    except LookupError as exc:
-        print(f"rulekit day: {exc}", file=sys.stderr)
-        return 2
+    chosen = chosen_zone("rulekit day", args.tz)
     try:
         day = date.fromisoformat(args.date) if args.date else DEFAULT_DATE
     except ValueError:

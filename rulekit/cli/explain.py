@@ -1,7 +1,8 @@
 """``rulekit explain LEAD_ID --db URL``: why a stored lead went where it went.
 
 Times are shown in the brokerage's zone (that of the store's active world, see
-:func:`store_zone`) or in ``--tz ZONE``; the JSON form keeps ISO 8601 instants with offsets.
+:func:`~rulekit.cli.zones.store_zone`) or in ``--tz ZONE``; the JSON form keeps ISO 8601
+instants with offsets.
 
 Exit codes: 0 explained, 1 unknown lead (or the store cannot be opened), 2 usage error.
 """
@@ -12,32 +13,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, tzinfo
+from datetime import UTC
 
+from rulekit.cli.zones import chosen_zone, store_zone
 from rulekit.leadsearch import StoreOpenError, reading_store
-from rulekit.storage.base import RULESET, WORLD
-from rulekit.storage.catalog import CatalogError, as_catalog, load_ruleset, load_world
 from rulekit.storage.redact import redact_url
 from rulekit.trace import render_history
-from rulekit.world import brokerage_zone, zone_named
 
 TZ_HELP = ("time zone of the times shown, e.g. America/Chicago or UTC (default: the "
            "brokerage's, from the store's active world; UTC for a store without one)")
-
-
-def store_zone(store: object) -> tzinfo:
-    """The brokerage's zone for a store: :func:`~rulekit.world.brokerage_zone` of its active
-    world and rule set; UTC when the store has neither (or they cannot be read)."""
-    try:
-        versions = as_catalog(store).active_versions()
-        world = load_world(store, versions[WORLD]) if WORLD in versions else None
-        if world is not None and (world.timezone is not None or world.calendars):
-            return brokerage_zone(world)
-        ruleset = (load_ruleset(store, versions[RULESET], world) if RULESET in versions
-                   else None)
-    except CatalogError:
-        return UTC
-    return brokerage_zone(world, ruleset)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -53,11 +37,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--tz", metavar="ZONE", help=TZ_HELP)
     args = p.parse_args(argv)
-    try:
-        chosen = zone_named(args.tz) if args.tz else None
-    except LookupError as exc:
-        print(f"rulekit explain: {exc}", file=sys.stderr)
-        return 2
+    chosen = chosen_zone("rulekit explain", args.tz)
     try:
         with reading_store(args.db) as store:
             lead = store.get_lead(args.lead)

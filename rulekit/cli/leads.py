@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
-from rulekit.cli.explain import store_zone
+from rulekit.cli.zones import chosen_zone, store_zone
 from rulekit.leadsearch import (
     LeadFilter,
     LeadRow,
@@ -27,7 +27,6 @@ from rulekit.leadsearch import (
     week_start,
 )
 from rulekit.trace import local_time
-from rulekit.world import zone_named
 
 #: (option, LeadFilter field, help) of the filters that take text values (repeat to OR them).
 TEXT_FILTERS = (
@@ -125,11 +124,7 @@ def table(rows: Sequence[LeadRow], tz: tzinfo) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
-    try:
-        chosen = zone_named(args.tz) if args.tz else None
-    except LookupError as exc:
-        print(f"rulekit leads: {exc}", file=sys.stderr)
-        return 2
+    chosen = chosen_zone("rulekit leads", args.tz)
     for option in ("since", "until", "now"):
         text = getattr(args, option)
         try:

@@ -18,8 +18,7 @@ from rulekit.reports import (
     duration_text,
     response_times,
 )
-from rulekit.storage.base import WORLD
-from rulekit.storage.catalog import load_world
+from rulekit.storage.catalog import active_world
 
 
 def _align(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> list[str]:
@@ -36,10 +35,7 @@ def _align(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1)
 
 def agent_names(store: object) -> dict[str, str]:
     """Agent id → name, from the store's active world (none when it has no catalog)."""
-    versions = getattr(store, "active_versions", None)
-    if versions is None or WORLD not in versions():
-        return {}
-    world = load_world(store, versions()[WORLD])
+    world = active_world(store)
     return {} if world is None else {i: a.name or i for i, a in world.agents.items()}
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rulekit.cli.zones import chosen_zone
 from rulekit.config.project import check_paths
 from rulekit.engine import Engine, ManualClock
 from rulekit.model import Lead
 from rulekit.storage import MemoryStore
-from rulekit.world import brokerage_zone, zone_named
+from rulekit.world import brokerage_zone
 
 AT_FORMS = ("an ISO 8601 date-time with a UTC offset (2026-12-01T10:00-05:00, "
             "2026-12-01T15:00Z) or a date (2026-12-01)")
@@ -52,11 +53,7 @@ def main(argv: Sequence[str]) -> int:
                    "the brokerage's: the world's zone, else that of its first calendar, else "
                    "of the rules' first calendar, else UTC)")
     args = p.parse_args(argv)
-    try:
-        chosen = zone_named(args.tz) if args.tz else None
-    except LookupError as exc:
-        print(f"rulekit route: {exc}", file=sys.stderr)
-        return 2
+    chosen = chosen_zone("rulekit route", args.tz)
     try:
         at_arg = parse_at(args.at) if args.at else None
     except ValueError as exc:

@@ -13,11 +13,12 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
+from rulekit.cli.zones import chosen_zone
 from rulekit.scenario import run_scenario
 from rulekit.scenario.runner import TimelineItem
 from rulekit.suggest import did_you_mean
 from rulekit.trace import local_time
-from rulekit.world import brokerage_zone, zone_named
+from rulekit.world import brokerage_zone
 
 #: A deadline in a timeline line's text, as the scenario runner words it (in UTC).
 _UTC_DEADLINE = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d\d-\d\d \d\d:\d\d) UTC\b")
@@ -56,11 +57,7 @@ def main(argv: Sequence[str]) -> int:
                    "the brokerage's: the world's zone, else that of its first calendar, else "
                    "of the rules' first calendar, else UTC)")
     args = p.parse_args(argv)
-    try:
-        chosen = zone_named(args.tz) if args.tz else None
-    except LookupError as exc:
-        print(f"rulekit simulate: {exc}", file=sys.stderr)
-        return 2
+    chosen = chosen_zone("rulekit simulate", args.tz)
     result = run_scenario(args.scenario)
     if result.problems:
         for problem in result.problems:

@@ -150,6 +150,16 @@ class Active:
     versions: dict[str, str]
 
 
+def active_world(store: object) -> World | None:
+    """The store's active world; ``None`` when it has none, keeps no catalog, or its world
+    does not build."""
+    try:
+        versions = as_catalog(store).active_versions()
+        return load_world(store, versions[WORLD]) if WORLD in versions else None
+    except CatalogError:
+        return None
+
+
 def active(store: object) -> Active:
     versions = as_catalog(store).active_versions()
     world = load_world(store, versions[WORLD]) if WORLD in versions else None
