@@ -30,6 +30,11 @@ Stores that workers share also implement :class:`Catalog` (an extension: the eng
 need it): the texts of rule sets by version and of worlds by content hash, which versions are
 *active*, and an audit history of who changed what.  Stored texts are never changed or
 deleted, so a lead in flight can always be finished under the rule set it started with.
+
+Stores that a service exposes also implement :class:`Access` (another extension): bearer
+tokens (kept as hashes of their secrets), audit entries written by the service, transfers of
+contact ownership between agents, and live counts for gauges.  Each write that changes what
+someone may do or own appends its audit entry in the same transaction.
 """
 
 from __future__ import annotations
@@ -247,3 +252,104 @@ class Catalog(Protocol):
 
     def audit(self) -> list[AuditEntry]:
         """The audit history, oldest first."""
+
+
+# -- access (an extension of Store, for a service) -----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """A bearer token as stored, without its secret (the store keeps only a hash of it).
+
+    ``agent`` is the agent a token of role ``agent`` acts as; ``sources`` are the lead sources
+    a token of role ``integrator`` may submit leads for."""
+
+    token_id: str
+    role: str
+    agent: str | None
+    sources: tuple[str, ...]
+    label: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCounts:
+    """What a store holds now, for gauges: open offers, timers due (and those due for longer
+    than the lateness threshold: workers are behind), stored leads."""
+
+    offers_open: int
+    timers_due: int
+    timers_late: int
+    leads: int
+
+
+#: Actions of the audit entries that :class:`Access` writes.
+TOKEN_CREATED, TOKEN_REVOKED = "token_created", "token_revoked"
+CONTACTS_TRANSFERRED = "contacts_transferred"
+
+
+def token_created_detail(token: StoredToken) -> dict[str, Any]:
+    """The detail of a ``token_created`` audit entry: never the secret nor its hash."""
+    return {"token_id": token.token_id, "role": token.role, "agent": token.agent,
+            "sources": list(token.sources), "label": token.label}
+
+
+def token_revoked_detail(token_id: str, role: str, agent: str | None,
+                         label: str) -> dict[str, Any]:
+    """The detail of a ``token_revoked`` audit entry."""
+    return {"token_id": token_id, "role": role, "agent": agent, "label": label}
+
+
+def transfer_detail(from_agent: str, to_agent: str, reason: str, contact_key: str | None,
+                    scope: str | None, moved: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The detail of a ``contacts_transferred`` audit entry."""
+    return {"from": from_agent, "to": to_agent, "reason": reason, "contact": contact_key,
+            "scope": scope, "moved": [[key, scope_key] for key, scope_key in moved]}
+
+
+class Access(Protocol):
+    """Tokens, audit entries, ownership transfers and live counts, for a service.
+
+    * ``put_token`` stores a token with the hash of its secret (a token id is stored once:
+      ``ValueError`` for an id already stored) and ``revoke_token`` marks it revoked; each
+      appends an audit entry (``token_created``, ``token_revoked``) in the same transaction,
+      which never holds the secret or its hash.
+    * ``transfer_contacts`` moves contact ownership rows from one agent to another and appends
+      one ``contacts_transferred`` audit entry, in one transaction; new decisions read the new
+      owners (``facts().contact(key)``).
+    """
+
+    def put_token(self, token: StoredToken, secret_hash: str) -> None:
+        """Store a token and the hash of its secret; audit ``token_created``."""
+
+    def token(self, token_id: str) -> tuple[StoredToken, str] | None:
+        """A stored token (revoked or not) and the hash of its secret."""
+
+    def tokens(self) -> list[StoredToken]:
+        """Every stored token, revoked ones too, by creation instant then id."""
+
+    def revoke_token(self, token_id: str, by: str, at: datetime) -> bool:
+        """Revoke a token; ``False`` if it is unknown or revoked already (nothing written)."""
+
+    def record_audit(self, actor: str, action: str, detail: Mapping[str, Any],
+                     at: datetime) -> None:
+        """Append one entry to the audit history."""
+
+    def transfer_contacts(self, from_agent: str, to_agent: str, *, by: str, reason: str,
+                          at: datetime, contact_key: str | None = None,
+                          scope: str | None = None) -> list[tuple[str, str]]:
+        """Give ``to_agent`` every (contact, scope) ownership ``from_agent`` holds — of one
+        contact and/or one scope key when given — and audit it, in one transaction; the
+        ``(contact key, scope key)`` pairs moved, sorted (none: the audit entry is written
+        all the same)."""
+
+    def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
+        """Open offers, timers due at ``now`` (inbox entries and timers held back for a retry
+        included), timers due more than ``late_after`` seconds before ``now``, stored leads."""
+
+    def schema_version(self) -> int:
+        """The schema version of the store's data."""

@@ -9,11 +9,12 @@ methods return (lead states, offers, traces, …) are built from the rows when r
 
 from __future__ import annotations
 
+import json
 import marshal
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import fields
-from datetime import datetime
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -35,20 +36,29 @@ from rulekit.pipeline.effects import (
 from rulekit.pipeline.facts import StaticFacts, identity_key
 from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
+    CONTACTS_TRANSFERRED,
     INBOX,
     RETRY_HOLDER,
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
     Assignment,
     AuditEntry,
     DueTimer,
+    LiveCounts,
     OutboxMessage,
     QueueItem,
     StaleState,
     StoredOffer,
     StoredRuleset,
+    StoredToken,
     StoredWorld,
     inbox_timer_id,
+    token_created_detail,
+    token_revoked_detail,
+    transfer_detail,
 )
-from rulekit.trace import Trace
+from rulekit.storage.sql_schema import SCHEMA_VERSION
+from rulekit.trace import Trace, encode_json
 
 # -- rows --------------------------------------------------------------------------------------
 # A row is an exact tuple of str, int, float, bool, None, datetime and tuples of those, its
@@ -119,6 +129,20 @@ def contact_key_of(contact: Contact) -> str | None:
     return identity_key(contact.email, contact.phone)
 
 
+#: The scope key of a contact's global owner (``Contact.owner``).
+_GLOBAL = "global"
+
+
+def _owner_pairs(contact: Contact) -> list[tuple[str, str]]:
+    """A contact's (scope key, agent) ownerships, as the SQL stores keep them: the global
+    owner is ``Contact.owner``, or else ``owners["global"]``."""
+    pairs = [(scope, agent) for scope, agent in contact.owners.items() if scope != _GLOBAL]
+    owner = contact.owner or contact.owners.get(_GLOBAL)
+    if owner:
+        pairs.insert(0, (_GLOBAL, owner))
+    return pairs
+
+
 class MemoryStore:
     """Implements :class:`rulekit.storage.base.Store` in memory."""
 
@@ -141,6 +165,7 @@ class MemoryStore:
         self._worlds: dict[str, StoredWorld] = {}
         self._active: dict[str, str] = {}
         self._audit: list[AuditEntry] = []
+        self._tokens: dict[str, tuple[StoredToken, str]] = {}  # token, hash of its secret
 
     # -- seeding ---------------------------------------------------------------------------
     def add_contacts(self, contacts: Sequence[Contact]) -> None:
@@ -383,6 +408,88 @@ class MemoryStore:
 
     def audit(self) -> list[AuditEntry]:
         return list(self._audit)
+
+    def schema_version(self) -> int:
+        """The schema version whose data this store holds (always the current one)."""
+        return SCHEMA_VERSION
+
+    # -- access: tokens, audit entries, ownership transfers, live counts ----------------------
+    def _append_audit(self, at: datetime, actor: str, action: str,
+                      detail: Mapping[str, Any]) -> None:
+        """An audit entry whose detail reads back as from a SQL store: as JSON values (the
+        caller holds the lock)."""
+        self._audit.append(AuditEntry(len(self._audit) + 1, at, actor, action,
+                                      json.loads(encode_json(dict(detail)))))
+
+    def put_token(self, token: StoredToken, secret_hash: str) -> None:
+        with self._lock:
+            if token.token_id in self._tokens:
+                raise ValueError(f"token {token.token_id} is stored already")
+            token = replace(token, sources=tuple(token.sources))
+            self._tokens[token.token_id] = (token, secret_hash)
+            self._append_audit(token.created_at, token.created_by, TOKEN_CREATED,
+                               token_created_detail(token))
+
+    def token(self, token_id: str) -> tuple[StoredToken, str] | None:
+        return self._tokens.get(token_id)
+
+    def tokens(self) -> list[StoredToken]:
+        with self._lock:
+            stored = [token for token, _ in self._tokens.values()]
+        return sorted(stored, key=lambda t: (t.created_at, t.token_id))
+
+    def revoke_token(self, token_id: str, by: str, at: datetime) -> bool:
+        with self._lock:
+            found = self._tokens.get(token_id)
+            if found is None or found[0].revoked_at is not None:
+                return False
+            token, secret_hash = found
+            self._tokens[token_id] = (replace(token, revoked_at=at), secret_hash)
+            self._append_audit(at, by, TOKEN_REVOKED, token_revoked_detail(
+                token_id, token.role, token.agent, token.label))
+            return True
+
+    def record_audit(self, actor: str, action: str, detail: Mapping[str, Any],
+                     at: datetime) -> None:
+        with self._lock:
+            self._append_audit(at, actor, action, detail)
+
+    def transfer_contacts(self, from_agent: str, to_agent: str, *, by: str, reason: str,
+                          at: datetime, contact_key: str | None = None,
+                          scope: str | None = None) -> list[tuple[str, str]]:
+        with self._lock:
+            contacts = self._facts.contacts
+            keys = (list(contacts) if contact_key is None
+                    else [contact_key] if contact_key in contacts else [])
+            moved: list[tuple[str, str]] = []
+            for key in keys:
+                contact = contacts[key]
+                scopes = [s for s, agent in _owner_pairs(contact)
+                          if agent == from_agent and (scope is None or s == scope)]
+                if not scopes:
+                    continue
+                owner, owners = contact.owner, dict(contact.owners)
+                for scope_key in scopes:
+                    if scope_key == _GLOBAL:
+                        owner = to_agent
+                        owners.pop(_GLOBAL, None)
+                    else:
+                        owners[scope_key] = to_agent
+                contacts[key] = contact.model_copy(update={"owner": owner, "owners": owners})
+                moved += [(key, scope_key) for scope_key in scopes]
+            moved.sort()
+            self._append_audit(at, by, CONTACTS_TRANSFERRED, transfer_detail(
+                from_agent, to_agent, reason, contact_key, scope, moved))
+            return moved
+
+    def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
+        late = now - timedelta(seconds=late_after)
+        with self._lock:
+            offers_open = sum(1 for o in self._offers.values() if o[_OFFER_STATUS] == "open")
+            due = [t[_TIMER_DUE] for t in self._timers.values() if t[_TIMER_DUE] <= now]
+            return LiveCounts(offers_open=offers_open, timers_due=len(due),
+                              timers_late=sum(1 for d in due if d < late),
+                              leads=len(self._leads))
 
     def snapshot(self) -> dict[str, Any]:
         """Counts, for tests and reports."""

@@ -27,18 +27,26 @@ from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect, ReportConflict
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
+    CONTACTS_TRANSFERRED,
     INBOX,
     RETRY_HOLDER,
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
     Assignment,
     AuditEntry,
     DueTimer,
+    LiveCounts,
     OutboxMessage,
     QueueItem,
     StaleState,
     StoredOffer,
     StoredRuleset,
+    StoredToken,
     StoredWorld,
     inbox_timer_id,
+    token_created_detail,
+    token_revoked_detail,
+    transfer_detail,
 )
 from rulekit.storage.memory import contact_key_of
 from rulekit.storage.sql_schema import (
@@ -475,6 +483,99 @@ class SqlStore(ABC):
             rows = tx.all("SELECT seq, at, actor, action, detail FROM audit ORDER BY seq")
         return [AuditEntry(int(r[0]), read_instant(r[1]), r[2], r[3], json.loads(r[4]))
                 for r in rows]
+
+    # -- access: tokens, audit entries, ownership transfers, live counts ----------------------
+    def _audit_row(self, tx: Tx, at: datetime, actor: str, action: str,
+                   detail: Mapping[str, Any]) -> None:
+        tx.run("INSERT INTO audit (at, actor, action, detail)"
+               f" VALUES (?, ?, ?, {self.dialect.json_param})",
+               (instant(at), actor, action, encode_json(dict(detail))))
+
+    def put_token(self, token: StoredToken, secret_hash: str) -> None:
+        with self.writing() as tx:
+            if not tx.run(
+                    "INSERT INTO tokens (token_id, secret_hash, role, agent, sources, label,"
+                    f" created_at, created_by, revoked_at) VALUES (?, ?, ?, ?,"
+                    f" {self.dialect.json_param}, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING",
+                    (token.token_id, secret_hash, token.role, token.agent,
+                     encode_json(list(token.sources)), token.label, instant(token.created_at),
+                     token.created_by,
+                     None if token.revoked_at is None else instant(token.revoked_at))):
+                raise ValueError(f"token {token.token_id} is stored already")
+            self._audit_row(tx, token.created_at, token.created_by, TOKEN_CREATED,
+                            token_created_detail(token))
+
+    _TOKEN_COLUMNS = ("token_id, role, agent, sources, label, created_at, created_by,"
+                      " revoked_at")
+
+    @staticmethod
+    def _token_of_row(row: Sequence[Any]) -> StoredToken:
+        return StoredToken(str(row[0]), str(row[1]), row[2], tuple(json.loads(row[3])),
+                           str(row[4]), read_instant(row[5]), str(row[6]),
+                           read_optional_instant(row[7]))
+
+    def token(self, token_id: str) -> tuple[StoredToken, str] | None:
+        with self.reading() as tx:
+            row = tx.one(f"SELECT {self._TOKEN_COLUMNS}, secret_hash FROM tokens"
+                         " WHERE token_id = ?", (token_id,))
+        return None if row is None else (self._token_of_row(row), str(row[8]))
+
+    def tokens(self) -> list[StoredToken]:
+        with self.reading() as tx:
+            rows = tx.all(f"SELECT {self._TOKEN_COLUMNS} FROM tokens"
+                          " ORDER BY created_at, token_id")
+        return [self._token_of_row(row) for row in rows]
+
+    def revoke_token(self, token_id: str, by: str, at: datetime) -> bool:
+        with self.writing() as tx:
+            rows = tx.all("UPDATE tokens SET revoked_at = ?"
+                          " WHERE token_id = ? AND revoked_at IS NULL"
+                          " RETURNING role, agent, label", (instant(at), token_id))
+            if not rows:
+                return False
+            role, agent, label = rows[0]
+            self._audit_row(tx, at, by, TOKEN_REVOKED,
+                            token_revoked_detail(token_id, role, agent, label))
+            return True
+
+    def record_audit(self, actor: str, action: str, detail: Mapping[str, Any],
+                     at: datetime) -> None:
+        with self.writing() as tx:
+            self._audit_row(tx, at, actor, action, detail)
+
+    def transfer_contacts(self, from_agent: str, to_agent: str, *, by: str, reason: str,
+                          at: datetime, contact_key: str | None = None,
+                          scope: str | None = None) -> list[tuple[str, str]]:
+        """One conditional ``UPDATE … RETURNING``: under concurrent transfers (PostgreSQL's
+        read committed re-checks the row it waited for) each row moves once, to one agent.
+        The global owner is the ``global`` scope row (see :func:`contact_owner_rows`)."""
+        where, params = "agent = ?", [to_agent, from_agent]
+        if contact_key is not None:
+            where += " AND contact_key = ?"
+            params.append(contact_key)
+        if scope is not None:
+            where += " AND scope = ?"
+            params.append(scope)
+        with self.writing() as tx:
+            rows = tx.all(f"UPDATE contact_owners SET agent = ? WHERE {where}"
+                          " RETURNING contact_key, scope", params)
+            moved = sorted((str(key), str(scope_key)) for key, scope_key in rows)
+            self._audit_row(tx, at, by, CONTACTS_TRANSFERRED, transfer_detail(
+                from_agent, to_agent, reason, contact_key, scope, moved))
+        return moved
+
+    def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
+        """One statement, so the four counts are of one moment."""
+        at = instant(now)
+        late = at - timedelta(seconds=late_after)
+        with self.reading() as tx:
+            row = tx.one("SELECT (SELECT COUNT(*) FROM offers WHERE status = 'open'),"
+                         " (SELECT COUNT(*) FROM timers WHERE due <= ?),"
+                         " (SELECT COUNT(*) FROM timers WHERE due <= ? AND due < ?),"
+                         " (SELECT COUNT(*) FROM leads)", (at, at, late))
+        assert row is not None
+        return LiveCounts(offers_open=int(row[0]), timers_due=int(row[1]),
+                          timers_late=int(row[2]), leads=int(row[3]))
 
     def snapshot(self) -> dict[str, Any]:
         """Counts, for tests and reports."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The schema version this rulekit writes and reads.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 GLOBAL = "global"
 
@@ -188,8 +188,28 @@ ALTER TABLE timers ADD COLUMN last_error TEXT;
 CREATE INDEX timers_by_lead ON timers (lead_id)
 """
 
+# Version 5: access — bearer tokens (only a hash of each secret is kept; a revoked token
+# keeps its row, with the instant it was revoked); contact owners looked up by agent (ownership
+# transfers), open offers counted without reading the closed ones (live gauges).
+_V5 = """
+CREATE TABLE tokens (
+    token_id    TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    agent       TEXT,
+    sources     {json} NOT NULL,
+    label       TEXT NOT NULL,
+    created_at  {instant} NOT NULL,
+    created_by  TEXT NOT NULL,
+    revoked_at  {instant}
+);
+CREATE INDEX tokens_by_creation ON tokens (created_at, token_id);
+CREATE INDEX contact_owners_by_agent ON contact_owners (agent);
+CREATE INDEX offers_open ON offers (seq) WHERE status = 'open'
+"""
+
 #: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -27,11 +27,14 @@ TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("agents", ("agent", "load", "last_offered"), None),
     ("timers", ("id", "lead_id", "due", "purpose", "leased_by", "leased_until"), None),
     ("conflicts", ("seq", "lead_id", "contact_key", "owner", "entered_by", "scope_key"), "seq"),
+    ("tokens", ("token_id", "secret_hash", "role", "agent", "sources", "label", "created_at",
+                "created_by", "revoked_at"), None),
 )
 JSON_COLUMNS = frozenset({"lead", "state", "trace", "agents", "recipients", "cc", "variables",
-                          "contact", "detail"})
+                          "contact", "detail", "sources"})
 INSTANT_COLUMNS = frozenset({"created_at", "activated_at", "at", "deadline", "closed_at",
-                             "sent_at", "last_offered", "due", "leased_until"})
+                             "sent_at", "last_offered", "due", "leased_until",
+                             "revoked_at"})
 
 
 def copy_tables(src: SqlStore, dst: SqlStore) -> dict[str, int]:
