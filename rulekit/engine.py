@@ -24,7 +24,9 @@ from typing import Protocol, TypeVar
 
 from rulekit.model import Lead
 from rulekit.pipeline import (
+    ACTIVITY_KINDS,
     ERROR_QUEUE,
+    ActivityLogged,
     AdminReassign,
     AdminRetry,
     Decision,
@@ -153,6 +155,10 @@ class UnknownLead(KeyError):
     """No lead (or offer) with that id in the store."""
 
 
+class NotDecidedYet(LookupError):
+    """The lead is kept in the inbox: it has no decision yet for an event to act on."""
+
+
 class Engine:
     """Routes leads with a rule set and a world, keeping state in a store."""
 
@@ -233,6 +239,8 @@ class Engine:
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise UnknownLead(lead_id)
+        if self.store.get_state(lead_id) is None:
+            raise NotDecidedYet(f"lead {lead_id} is kept for a worker and not decided yet")
         found = lead
         return self._retrying(lead_id, lambda: self._decide_commit(
             found, event, now or self.clock.now(), first=False, store_lead=False,
@@ -315,6 +323,14 @@ class Engine:
                  now: datetime | None = None) -> Decision:
         event = AdminReassign(agent, by, reason or "reassigned by an administrator")
         return self._handle(lead_id, event, now)
+
+    def log_activity(self, lead_id: str, agent: str, activity: str, note: str = "",
+                     now: datetime | None = None) -> Decision:
+        """The lead's agent logged contact with the consumer (one of
+        :data:`~rulekit.pipeline.ACTIVITY_KINDS`); kept as an event of the lead."""
+        if activity not in ACTIVITY_KINDS:
+            raise ValueError(f"{activity!r} is not one of: {', '.join(ACTIVITY_KINDS)}")
+        return self._handle(lead_id, ActivityLogged(agent, activity, note), now)
 
     def retry(self, lead_id: str, by: str, reason: str | None = None,
               now: datetime | None = None) -> Decision:

@@ -3,6 +3,8 @@ to (new state, effects, trace)."""
 
 from rulekit.pipeline.decide import Decision, decide, lead_seed
 from rulekit.pipeline.events import (
+    ACTIVITY_KINDS,
+    ActivityLogged,
     AdminReassign,
     AdminRetry,
     Event,
@@ -17,8 +19,10 @@ from rulekit.pipeline.park import ERROR_QUEUE, park
 from rulekit.pipeline.state import PARKED, LeadState, Pending
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "ERROR_QUEUE",
     "PARKED",
+    "ActivityLogged",
     "AdminReassign",
     "AdminRetry",
     "Decision",

@@ -19,6 +19,7 @@ from rulekit.model import Lead
 from rulekit.pipeline.context import Context
 from rulekit.pipeline.effects import AssignLead, EnqueueLead, RecordAudit, RejectAction
 from rulekit.pipeline.events import (
+    ActivityLogged,
     AdminReassign,
     AdminRetry,
     Event,
@@ -354,6 +355,21 @@ def _retry(ctx: Context, event: AdminRetry) -> None:
     _start(ctx)
 
 
+def _activity(ctx: Context, event: ActivityLogged) -> None:
+    """Keep the agent's contact with the consumer as an event of the lead; only the agent
+    the lead is assigned to can log it."""
+    state = ctx.state
+    if state.assignee != event.agent:
+        _reject(ctx, event.agent, f"cannot log a {event.activity} on lead {state.lead_id}: "
+                "the lead is not assigned to this agent")
+        return
+    note = f": {event.note}" if event.note else ""
+    ctx.trace.add("event", f"{ctx.agent_name(event.agent)} logged a {event.activity} with "
+                  f"the consumer{note}.", data={"agent": event.agent,
+                                               "activity": event.activity,
+                                               "note": event.note})
+
+
 def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None, lead: Lead,
            event: Event, now: datetime) -> Decision:
     """Decide what ``event`` does to the lead.  Pure: same inputs, same decision.
@@ -386,6 +402,8 @@ def _decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState, lead
             _start(ctx)
     elif isinstance(event, AdminRetry):
         _retry(ctx, event)
+    elif isinstance(event, ActivityLogged):
+        _activity(ctx, event)
     elif state.final and not isinstance(event, AdminReassign):
         agent = getattr(event, "agent", None) or getattr(event, "qualifier", None)
         if isinstance(event, TimerFired):

@@ -60,5 +60,20 @@ class AdminRetry:
     kind: str = "admin_retry"
 
 
+#: The kinds of contact an agent logs with the consumer (:class:`ActivityLogged`).
+ACTIVITY_KINDS = ("call", "email", "text", "showing")
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityLogged:
+    """The lead's agent logged contact with the consumer (a call, an email, a text, a
+    showing).  It changes no routing: it is kept as an event of the lead."""
+
+    agent: str
+    activity: str
+    note: str = ""
+    kind: str = "activity_logged"
+
+
 Event = (LeadReceived | OfferAccepted | OfferDeclined | TimerFired | QualifierVerdict
-         | AdminReassign | AdminRetry)
+         | AdminReassign | AdminRetry | ActivityLogged)
