@@ -28,6 +28,8 @@ COMMANDS = {
     "load": ("rulekit.cli.load", "load rule files and a world into a store (--db URL)"),
     "worker": ("rulekit.cli.worker", "fire due timers and deliver notifications (--db URL)"),
     "migrate": ("rulekit.cli.migrate", "create or upgrade a store's schema (--db URL)"),
+    "serve": ("rulekit.cli.serve", "serve the HTTP API and run the worker loop (--db URL)"),
+    "token": ("rulekit.cli.token", "create, revoke and list bearer tokens (--db URL)"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
 }
 

@@ -81,10 +81,13 @@ def argv_for(command: str, url: str) -> list[str]:
         "worker": ["worker", "--db", url, "--once"],
         "retry": ["retry", "L-nobody", "--db", url, "--by", "tester"],
         "migrate": ["migrate", "--db", url],
+        "token": ["token", "create", "--db", url, "--role", "admin", "--by", "tester"],
+        "serve": ["serve", "--db", url],
     }[command]
 
 
-STORE_COMMANDS = ["explain", "leads", "report", "day", "load", "worker", "retry", "migrate"]
+STORE_COMMANDS = ["explain", "leads", "report", "day", "load", "worker", "retry", "migrate",
+                  "token", "serve"]
 
 
 def run(argv: list[str]) -> tuple[int, str]:
@@ -243,6 +246,39 @@ def test_load_the_worker_and_retry_never_print_or_log_the_password(
     logged = "\n".join(logs.lines)
     check(logged, shown)
     check(caplog.text, shown)
+
+
+@pytest.mark.parametrize("action", [["list"], ["revoke", "0123456789ab"]])
+def test_token_reading_and_revoking_never_print_the_password(
+        action: list[str], logs: Recorder) -> None:
+    url, shown = BAD_URLS[0][1:]
+    code, said = run(["token", *action, "--db", url])
+    assert code == 1 and f"cannot open {shown}" in said, said
+    check(said, shown)
+    check("\n".join(logs.lines), None)
+
+
+def test_token_commands_never_print_or_log_the_password(
+        pg: tuple[str, str], logs: Recorder, caplog: pytest.LogCaptureFixture) -> None:
+    url, shown = pg
+    caplog.set_level(logging.DEBUG)
+    code, said = run(["token", "list", "--db", url])  # reading never creates the schema
+    assert code == 1 and f"run `rulekit migrate --db {shown}`" in said, said
+    check(said, shown)
+    code, said = run(argv_for("token", url))  # creating does
+    assert code == 0 and "shown only once" in said, said
+    check(said, None)
+    token_id = said.split("created token ", 1)[1].split(" ", 1)[0]
+    code, said = run(["token", "list", "--db", url, "--json"])
+    assert code == 0 and token_id in said, said
+    check(said, None)
+    code, said = run(["token", "revoke", token_id, "--db", url, "--by", "tester"])
+    assert code == 0, said
+    code, said = run(["token", "revoke", "0123456789ab", "--db", url])
+    assert code == 1 and f"no token '0123456789ab' in {shown}" in said, said
+    check(said, shown)
+    check("\n".join(logs.lines), None)
+    check(caplog.text, None)
 
 
 def test_an_internal_error_does_not_print_a_password(

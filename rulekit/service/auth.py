@@ -1,0 +1,58 @@
+"""Bearer tokens and roles.  Every ``/v1`` route declares the roles it admits with
+:func:`allow`; a request with no token, or one that is malformed, unknown or revoked, is 401;
+a valid token whose role the route does not admit is 403."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, Request
+
+from rulekit.access import ROLES, verify_token
+from rulekit.service.problems import Problem
+from rulekit.storage.base import StoredToken
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rulekit"'}
+
+
+def principal(request: Request) -> StoredToken:
+    """The token of the request (401 when there is none that is valid)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Problem(401, "a bearer token is required (Authorization: Bearer <token>)",
+                      code="unauthorized", headers=_CHALLENGE)
+    token: StoredToken | None = verify_token(request.app.state.live.store, presented.strip())
+    if token is None:
+        raise Problem(401, "the token is not valid (unknown, malformed or revoked)",
+                      code="unauthorized", headers=_CHALLENGE)
+    return token
+
+
+def allow(*roles: str) -> Any:
+    """A dependency admitting tokens of ``roles``; the roles are kept on it for the matrix."""
+    assert set(roles) <= set(ROLES), roles
+
+    def check(request: Request) -> StoredToken:
+        token = principal(request)
+        if token.role not in roles:
+            raise Problem(403, f"the {token.role} role may not do this (allowed: "
+                          f"{', '.join(roles)})", code="forbidden")
+        return token
+
+    check.roles = roles  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def route_roles(endpoint: Callable[..., Any] | None) -> tuple[str, ...] | None:
+    """The roles a route admits (``None``: no token needed)."""
+    if endpoint is None:
+        return None
+    for parameter in inspect.signature(endpoint).parameters.values():
+        dependency = getattr(parameter.default, "dependency", None)
+        roles = getattr(dependency, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+    return None

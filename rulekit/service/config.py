@@ -1,0 +1,30 @@
+"""What a running service is configured with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Largest request body accepted, in bytes (413 beyond it).
+MAX_BODY = 256 * 1024
+#: Seconds a request may take before it is answered 503 (its transaction either commits or
+#: not: a client retries an intake safely, intake is idempotent).
+REQUEST_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    db: str
+    #: The key one-click links are signed with (``RULEKIT_SIGNING_KEY``); every process of
+    #: one system needs the same one.
+    signing_key: str = ""
+    #: Run the worker loop (timers, notifications) in this process.
+    worker: bool = True
+    poll: float = 1.0
+    lease: float = 60.0
+    #: Seconds between checks of the store's active versions (admin changes made by other
+    #: processes take effect within this time; this process's own at once).
+    refresh: float = 1.0
+    max_body: int = MAX_BODY
+    timeout: float = REQUEST_TIMEOUT
+    #: Seconds after its due time a timer counts as late in ``/metrics``.
+    late_after: float = 60.0

@@ -1,0 +1,50 @@
+"""Prometheus metrics of one service process: leads received by source and outcome, request
+latency; and, read from the store at each scrape (so every process reports the whole system),
+offers open, timers due and timers late."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class _StoreGauges(Collector):
+    def __init__(self, store: Any, late_after: float) -> None:
+        self.store = store
+        self.late_after = late_after
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = self.store.live_counts(datetime.now(UTC), self.late_after)
+        for name, doc, value in (
+                ("rulekit_offers_open", "Offers waiting for an answer.", counts.offers_open),
+                ("rulekit_timers_due", "Timers due now, not yet fired.", counts.timers_due),
+                ("rulekit_timers_late", "Timers due for longer than the late threshold.",
+                 counts.timers_late),
+                ("rulekit_leads", "Leads in the store.", counts.leads)):
+            yield GaugeMetricFamily(name, doc, value=value)
+
+
+class Metrics:
+    def __init__(self, store: Any, late_after: float) -> None:
+        self.registry = CollectorRegistry()
+        self.leads = Counter("rulekit_leads_received", "Leads received over HTTP.",
+                             ["source", "outcome"], registry=self.registry)
+        self.latency = Histogram("rulekit_request_seconds", "Request latency.",
+                                 ["method", "route", "status"], registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1,
+                                          2.5, 5, 10, 30))
+        self.registry.register(_StoreGauges(store, late_after))
+
+    def received(self, source: str, outcome: str) -> None:
+        self.leads.labels(source[:100], outcome).inc()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.latency.labels(method, route, str(status)).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

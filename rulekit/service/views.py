@@ -1,0 +1,93 @@
+"""The JSON shapes the API answers with (they make the OpenAPI document's responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from rulekit.storage.base import StoredOffer
+
+
+class OfferView(BaseModel):
+    id: str
+    lead_id: str
+    agents: list[str]
+    mode: str
+    status: str
+    created_at: str
+    deadline: str | None
+    winner: str | None
+    closed_at: str | None
+    rule: str
+
+    @classmethod
+    def of(cls, offer: StoredOffer) -> OfferView:
+        return cls(id=offer.offer_id, lead_id=offer.lead_id, agents=list(offer.agents),
+                   mode=offer.mode, status=offer.status,
+                   created_at=offer.created_at.isoformat(),
+                   deadline=offer.deadline.isoformat() if offer.deadline else None,
+                   winner=offer.winner,
+                   closed_at=offer.closed_at.isoformat() if offer.closed_at else None,
+                   rule=offer.rule)
+
+
+class LeadView(BaseModel):
+    """A lead's routing state: where it is and why."""
+
+    id: str
+    outcome: str | None = Field(None, description="On intake: decided, duplicate or kept.")
+    status: str
+    policy: str | None
+    assignee: str | None
+    queue: str | None
+    reason: str | None
+    offers: list[OfferView]
+    explanation: str = Field(description="The decisions in plain English.")
+    traces: list[dict[str, Any]] = Field(description="The decisions as JSON.")
+    lead: dict[str, Any]
+
+
+class LeadPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_offset: int | None = Field(description="The offset of the next page, if any.")
+
+
+class AnswerView(BaseModel):
+    """What an agent's answer to an offer did."""
+
+    offer: OfferView
+    result: str = Field(description="yours, declined, taken, expired or closed.")
+    message: str
+    lead: LeadView
+
+
+class ActivityIn(BaseModel):
+    activity: str = Field(description="call, email, text or showing.",
+                          examples=["call"], max_length=20)
+    note: str = Field("", max_length=2000, examples=["Left a voicemail."])
+
+
+class MemberIn(BaseModel):
+    member: str = Field(min_length=1, max_length=200, examples=["a-avery-jones"],
+                        description="An agent id, or a team id (its agents are added).")
+    reason: str = Field(min_length=1, max_length=500, examples=["back from leave"])
+
+
+class PausedIn(BaseModel):
+    paused: bool
+    reason: str = Field(min_length=1, max_length=500, examples=["on vacation"])
+
+
+class ReassignIn(BaseModel):
+    agent: str = Field(min_length=1, max_length=200, examples=["a-blake-kim"])
+    reason: str = Field(min_length=1, max_length=500, examples=["agent left the office"])
+
+
+class ChangeView(BaseModel):
+    """An admin change: what it did and the version it activated."""
+
+    action: str
+    before: Any
+    after: Any
+    version: str
