@@ -1,26 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
-
-from tests.service.live_server import LEADSTREET, load, serving, tokens
-
-AGENTS = tuple(a["id"] for a in yaml.safe_load(
-    (LEADSTREET / "world.yaml").read_text(encoding="utf-8"))["agents"])
-
-
-@dataclass
-class Live:
-    base: str
-    db: str
-    secrets: dict[str, str]
-
-    def auth(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secrets[name]}"}
+from live_server import AGENTS, Live, load, serving, tokens
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,32 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import yaml
 
 from rulekit.access import create_token
 from rulekit.storage.url import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADSTREET = ROOT / "rules" / "leadstreet"
+
+
+AGENTS = tuple(a["id"] for a in yaml.safe_load(
+    (LEADSTREET / "world.yaml").read_text(encoding="utf-8"))["agents"])
+
+
+@dataclass
+class Live:
+    base: str
+    db: str
+    secrets: dict[str, str]
+
+    def auth(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secrets[name]}"}
 
 
 def free_port() -> int:

@@ -9,8 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.service.live_server import load, serving, tokens
+from live_server import load, serving, tokens
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "service.md"
 

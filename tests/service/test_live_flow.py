@@ -6,8 +6,7 @@ from __future__ import annotations
 import itertools
 
 import httpx
-
-from tests.service.conftest import AGENTS, Live
+from live_server import AGENTS, Live
 
 _ids = itertools.count(1)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_server import Live
 
 from rulekit.access import ROLES
 from rulekit.service.app import openapi_document, render_matrix, role_matrix
-from tests.service.conftest import Live
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "service.md"

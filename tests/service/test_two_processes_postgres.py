@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_server import LEADSTREET, load, serving, tokens
+from storage.storage_helpers import fresh_schema
 
 from rulekit.storage.url import open_store
-from tests.service.live_server import LEADSTREET, load, serving, tokens
-from tests.storage.storage_helpers import fresh_schema
 
 pytestmark = pytest.mark.slow
 
