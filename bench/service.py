@@ -98,7 +98,7 @@ def pg_reachable(url: str) -> str | None:
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means the row is skipped
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
     return None
 
@@ -139,7 +139,7 @@ def in_threads(n: int, clients: int, setup: Callable[[], Any],
                 started = time.perf_counter()
                 call(context, i)
                 mine.append(time.perf_counter() - started)
-        except BaseException as exc:  # noqa: BLE001 - reported after the round
+        except BaseException as exc:
             errors.append(exc)
         finally:
             teardown(context)
@@ -191,7 +191,7 @@ def server(url: str, processes: int) -> Iterator[tuple[str, str]]:
     getattr(store, "close", lambda: None)()
     port = free_port()
     env = dict(os.environ, RULEKIT_SIGNING_KEY="bench-" + uuid.uuid4().hex)
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed when the server stops)
     proc = subprocess.Popen([sys.executable, "-m", "rulekit", "serve", "--db", url, "--port",
                              str(port), "--quiet", "--no-worker", "--workers", str(processes)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
