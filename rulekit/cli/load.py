@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _user() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -71,7 +71,7 @@ def main(argv: Sequence[str]) -> int:
             print("rulekit load: the store has no rule set yet: give --rules DIR too",
                   file=sys.stderr)
             return 1
-        checked = load_files(store, args.rules, args.world, by=args.by or _user())
+        checked = load_files(store, args.rules, args.world, by=args.by or current_user())
     finally:
         close = getattr(store, "close", None)
         if close is not None:

@@ -16,22 +16,21 @@ revoked token, 2 usage error (an unknown role, an agent or sources that do not f
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 from rulekit.access import ROLES, check_fields, create_token, revoke
+from rulekit.cli.load import current_user
 from rulekit.cli.zones import store_zone
 from rulekit.leadsearch import reading_store
 from rulekit.storage.base import Access, StoredToken
 from rulekit.storage.catalog import active_world
 from rulekit.storage.redact import redact_url
-from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
+from rulekit.storage.url import StoreOpenError, missing_sqlite_file, open_store_or_explain
 from rulekit.suggest import did_you_mean
 from rulekit.trace import local_time
 
@@ -73,33 +72,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
-
-
-def _missing_sqlite_file(url: str) -> str | None:
-    """The path of a ``sqlite:`` URL's file when there is no such file."""
-    if not url.startswith("sqlite:"):
-        return None
-    try:
-        path = sqlite_path(url)
-    except ValueError:
-        return None  # a malformed URL: opening it says why
-    return path if path != ":memory:" and not Path(path).exists() else None
 
 
 @contextmanager
 def _writing_store(url: str) -> Iterator[object]:
     """The store, schema created or upgraded, closed afterwards; :class:`StoreOpenError` for
     a SQLite file that does not exist (no file is created) or a store that cannot be opened."""
-    missing = _missing_sqlite_file(url)
+    missing = missing_sqlite_file(url)
     if missing is not None:
         db = redact_url(url)
         raise StoreOpenError(f"cannot open {db}: no database at {missing}; create it with "
@@ -135,7 +116,7 @@ def _create(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _say(str(exc))
         return 2
-    by = args.by or _user()
+    by = args.by or current_user()
     with _writing_store(args.db) as opened:
         store = _access(opened, args.db)
         if args.agent is not None:
@@ -161,7 +142,7 @@ def _create(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     with _writing_store(args.db) as opened:
         store = _access(opened, args.db)
-        if revoke(store, args.token_id, args.by or _user(), datetime.now(UTC)):
+        if revoke(store, args.token_id, args.by or current_user(), datetime.now(UTC)):
             print(f"token {args.token_id} revoked")
             return 0
         found = store.token(args.token_id)

@@ -12,11 +12,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from rulekit.engine import LogNotifier
 from rulekit.storage.redact import RedactingFormatter, redact_url
-from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
+from rulekit.storage.url import StoreOpenError, missing_sqlite_file, open_store_or_explain
 from rulekit.worker import NothingLoaded, Worker, default_name
 
 
@@ -50,17 +49,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _missing_sqlite_file(url: str) -> str | None:
-    """The path of a ``sqlite:`` URL's file when there is no such file."""
-    if not url.startswith("sqlite:"):
-        return None
-    try:
-        path = sqlite_path(url)
-    except ValueError:
-        return None  # a malformed URL: opening it says why
-    return path if path != ":memory:" and not Path(path).exists() else None
-
-
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.batch < 1:
@@ -72,7 +60,7 @@ def main(argv: Sequence[str]) -> int:
                         handlers=[handler])
     name = args.name or default_name()
     logging.getLogger("rulekit.worker").info("%s: store %s", name, redact_url(args.db))
-    missing = _missing_sqlite_file(args.db)
+    missing = missing_sqlite_file(args.db)
     if missing is not None and not args.create:
         db = redact_url(args.db)
         print(f"rulekit worker: cannot open {db}: no database at {missing}; create it with "

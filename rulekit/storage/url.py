@@ -96,3 +96,14 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     raise ValueError(f"unknown store URL {redact_url(url)!r}: known schemes are {known} "
                      f"(adapters add theirs through the {ENTRY_POINT_GROUP!r} entry point "
                      "group)")
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a ``sqlite:`` URL's file when there is no such file."""
+    if not url.startswith("sqlite:"):
+        return None
+    try:
+        path = sqlite_path(url)
+    except ValueError:
+        return None  # a malformed URL: opening it says why
+    return path if path != ":memory:" and not Path(path).exists() else None
