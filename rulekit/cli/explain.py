@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC
 
+from rulekit.changes import changes_json, lead_changes, render_changes
 from rulekit.cli.zones import chosen_zone, store_zone
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.storage.redact import redact_url
@@ -49,13 +50,15 @@ def main(argv: Sequence[str]) -> int:
             traces = store.traces(args.lead)
             state = store.get_state(args.lead)
             zone = chosen or (store_zone(store) if args.format == "text" else UTC)
+            changes = lead_changes(store, args.lead, traces)
     except StoreOpenError as exc:
         print(f"rulekit explain: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps({"lead": lead.model_dump(mode="json"),
                           "state": state.to_dict() if state is not None else None,
-                          "decisions": [t.to_json() for t in traces]},
+                          "decisions": [t.to_json() for t in traces],
+                          "changes": changes_json(changes)},
                          indent=2, ensure_ascii=False, default=str))
         return 0
     if state is None:
@@ -63,4 +66,7 @@ def main(argv: Sequence[str]) -> int:
               "could not be committed yet, and a worker ('rulekit worker') will decide it.")
         return 0
     print(render_history(traces, zone))
+    if changes:
+        print()
+        print(render_changes(changes, zone))
     return 0

@@ -21,6 +21,27 @@ def identity_key(email: str | None, phone: str | None) -> str | None:
     return f"phone:{digits}" if digits else None
 
 
+def contact_key_of_text(text: str) -> str | None:
+    """The identity key a person means by ``text``: a key as given (``email:…``,
+    ``phone:…``), else an email (it has an ``@``), else a phone number; ``None`` if it is
+    none of these."""
+    text = text.strip()
+    kind, sep, value = text.partition(":")
+    if sep and kind in ("email", "phone"):
+        return identity_key(value if kind == "email" else None,
+                            value if kind == "phone" else None)
+    if "@" in text:
+        return identity_key(text, None)
+    return identity_key(None, text)
+
+
+def blank_contact(key: str) -> Contact:
+    """A contact known only by its identity key (``email:…`` or ``phone:…``)."""
+    kind, _, value = key.partition(":")
+    return Contact(id=key, email=value if kind == "email" else None,
+                   phone=value if kind == "phone" else None)
+
+
 def contact_key(lead: Lead) -> str | None:
     """The identity of the consumer behind a lead."""
     return identity_key(lead.contact.email, lead.contact.phone)

@@ -290,6 +290,7 @@ class LiveCounts:
 #: Actions of the audit entries that :class:`Access` writes.
 TOKEN_CREATED, TOKEN_REVOKED = "token_created", "token_revoked"
 CONTACTS_TRANSFERRED = "contacts_transferred"
+LEAD_STATUS_SET = "lead_status_set"
 
 
 def token_created_detail(token: StoredToken) -> dict[str, Any]:
@@ -311,6 +312,13 @@ def transfer_detail(from_agent: str, to_agent: str, reason: str, contact_key: st
             "scope": scope, "moved": [[key, scope_key] for key, scope_key in moved]}
 
 
+def lead_status_detail(lead_id: str | None, contact_key: str, before: str, after: str,
+                       reason: str) -> dict[str, Any]:
+    """The detail of a ``lead_status_set`` audit entry."""
+    return {"lead": lead_id, "contact": contact_key, "before": before, "after": after,
+            "reason": reason}
+
+
 class Access(Protocol):
     """Tokens, audit entries, ownership transfers and live counts, for a service.
 
@@ -321,6 +329,8 @@ class Access(Protocol):
     * ``transfer_contacts`` moves contact ownership rows from one agent to another and appends
       one ``contacts_transferred`` audit entry, in one transaction; new decisions read the new
       owners (``facts().contact(key)``).
+    * ``set_lead_status`` sets a contact's lead status (``active`` or ``inactive``) and appends
+      one ``lead_status_set`` audit entry, in one transaction.
     """
 
     def put_token(self, token: StoredToken, secret_hash: str) -> None:
@@ -346,6 +356,12 @@ class Access(Protocol):
         contact and/or one scope key when given — and audit it, in one transaction; the
         ``(contact key, scope key)`` pairs moved, sorted (none: the audit entry is written
         all the same)."""
+
+    def set_lead_status(self, contact_key: str, status: str, *, by: str, reason: str,
+                        at: datetime, lead_id: str | None = None) -> str:
+        """Set the lead status of the contact ``contact_key`` (a contact the store does not
+        hold yet is stored, with no owner) and audit it; the status before (``active``, the
+        default, for a contact that was not stored)."""
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         """Open offers, timers due at ``now`` (inbox entries and timers held back for a retry

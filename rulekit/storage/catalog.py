@@ -12,8 +12,9 @@ The in-flight policy: a lead keeps the **rule set** version it started with unti
 :func:`ruleset_loader`); the **world** (agents, pauses, calendars, contacts) is live data:
 every decision, of new leads and of leads in flight, uses the active world.
 
-Every activation — ``load``, :func:`pause_agent`, :func:`set_pool_members` — appends one
-entry to the audit history (when, who, what).
+Every activation — ``load``, :func:`pause_agent`, :func:`set_pool_members`,
+:func:`set_policy_enabled`, :func:`set_rule_cc` — appends one entry to the audit history (when,
+who, what, and the reason an administrator gave).
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def set_world_text(store: object, path: str, text: str, *, by: str, action: str,
 
 
 def pause_agent(store: object, agent: str, paused: bool = True, *, by: str,
-                now: datetime | None = None) -> str:
+                now: datetime | None = None, reason: str | None = None) -> str:
     """Pause (or unpause) an agent in the active world; the new world version.
 
     The world file is rewritten through YAML (its comments are not kept in the new version;
@@ -361,34 +362,43 @@ def pause_agent(store: object, agent: str, paused: bool = True, *, by: str,
         raise CatalogError(f"no agent {agent!r} in the active world")
     verb = "paused" if paused else "unpaused"
     return set_world_text(store, path, _dump(data), by=by, action=f"agent {agent} {verb}",
-                          detail={"agent": agent, "paused": paused}, now=now)
+                          detail=_with_reason({"agent": agent, "paused": paused}, reason),
+                          now=now)
 
 
-def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: str,
-                     now: datetime | None = None) -> str:
-    """Set the ``members`` of a pool of the active rule set; the new rule set version.
+def _active_rule_data(store: object) -> list[Any]:
+    """The data of each rule file of the active rule set, by path."""
+    catalog = as_catalog(store)
+    versions = catalog.active_versions()
+    if RULESET not in versions:
+        raise CatalogError("no rule set is active in this store: load one first")
+    stored = catalog.ruleset_files(versions[RULESET])
+    assert stored is not None
+    return [load_text(text, path).data for path, text in sorted(stored.files.items())]
 
-    The rule file that defines the pool is rewritten through YAML (comments are not kept)."""
+
+def _edit_ruleset(store: object, owns: Callable[[Any], bool], edit: Callable[[Any], None],
+                  *, by: str, action: str, detail: Mapping[str, Any],
+                  missing: str, now: datetime | None) -> str:
+    """Rewrite the rule file of the active rule set whose data ``owns`` says it holds (through
+    YAML: comments are not kept), compile the edited set, store and activate it with one audit
+    entry; the new rule set version.  ``missing`` is the error when no file owns the edit."""
     catalog = as_catalog(store)
     versions = catalog.active_versions()
     if RULESET not in versions:
         raise CatalogError("no rule set is active in this store: load one first")
     world = load_world(store, versions[WORLD]) if WORLD in versions else None
-    unknown = [m for m in members if world is not None and m not in world.agents]
-    if unknown:
-        raise CatalogError("not agents of the active world: " + ", ".join(unknown))
     stored = catalog.ruleset_files(versions[RULESET])
     assert stored is not None
     files = dict(stored.files)
-    for path, text in stored.files.items():
+    for path, text in sorted(stored.files.items()):
         data = load_text(text, path).data
-        pools = data.get("pools") if isinstance(data, dict) else None
-        if isinstance(pools, dict) and pool in pools:
-            pools[pool]["members"] = list(members)
+        if isinstance(data, dict) and owns(data):
+            edit(data)
             files[path] = _dump(data)
             break
     else:
-        raise CatalogError(f"no pool {pool!r} in the active rule set")
+        raise CatalogError(missing)
     sink = DiagnosticSink()
     ruleset = compile_ruleset(files, stored.root, world, sink)
     if ruleset is None:
@@ -397,6 +407,114 @@ def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: st
     at = _now(now)
     catalog.put_ruleset(ruleset.version, files, stored.root, by, at)
     catalog.activate({RULESET: ruleset.version}, by,
-                     f"pool {pool} members set; ruleset {ruleset.version} activated",
-                     {"pool": pool, "members": list(members), "ruleset": ruleset.version}, at)
+                     f"{action}; ruleset {ruleset.version} activated",
+                     {**detail, "ruleset": ruleset.version}, at)
     return ruleset.version
+
+
+def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: str,
+                     now: datetime | None = None, reason: str | None = None) -> str:
+    """Set the ``members`` of a pool of the active rule set; the new rule set version.
+
+    The rule file that defines the pool is rewritten through YAML (comments are not kept)."""
+    world = active_world(store)
+    unknown = [m for m in members if world is not None and m not in world.agents]
+    if unknown:
+        raise CatalogError("not agents of the active world: " + ", ".join(unknown))
+
+    def owns(data: Any) -> bool:
+        return isinstance(data.get("pools"), dict) and pool in data["pools"]
+
+    def edit(data: Any) -> None:
+        data["pools"][pool]["members"] = list(members)
+
+    return _edit_ruleset(store, owns, edit, by=by, action=f"pool {pool} members set",
+                         detail=_with_reason({"pool": pool, "members": list(members)}, reason),
+                         missing=f"no pool {pool!r} in the active rule set", now=now)
+
+
+def _with_reason(detail: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return {**detail, "reason": reason} if reason else detail
+
+
+def _policy_owner(policy: str) -> Callable[[Any], bool]:
+    return lambda data: data.get("policy") == policy
+
+
+def set_policy_enabled(store: object, policy: str, enabled: bool, *, by: str,
+                       now: datetime | None = None, reason: str | None = None) -> str:
+    """Switch a policy's distribution on or off (its ``enabled:``); the new rule set version.
+    A disabled policy sends its leads to its ``disabled_queue``."""
+    def edit(data: Any) -> None:
+        data["enabled"] = enabled
+
+    verb = "enabled" if enabled else "disabled"
+    return _edit_ruleset(store, _policy_owner(policy), edit, by=by,
+                         action=f"policy {policy} {verb}",
+                         detail=_with_reason({"policy": policy, "enabled": enabled}, reason),
+                         missing=f"no policy {policy!r} in the active rule set", now=now)
+
+
+def notifications_of(node: Any) -> list[dict[str, Any]]:
+    """Every ``notify:`` mapping inside a rule's data, in document order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "notify" and isinstance(value, dict):
+                found.append(value)
+            else:
+                found.extend(notifications_of(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(notifications_of(item))
+    return found
+
+
+def rule_of(data: Any, rule: str) -> Any:
+    """The rule named ``rule`` of a rule file's data, or ``None``."""
+    for item in data.get("rules") or ():
+        if isinstance(item, dict) and item.get("name") == rule:
+            return item
+    return None
+
+
+def rule_cc(store: object, policy: str, rule: str) -> list[list[str]]:
+    """The carbon-copy list of each notification of one rule of a policy of the active rule
+    set, in document order (``[]`` for a notification without copies)."""
+    found = None
+    for data in _active_rule_data(store):
+        if data.get("policy") == policy:
+            found = rule_of(data, rule)
+            if found is None:
+                raise CatalogError(f"policy {policy!r} has no rule {rule!r}")
+            break
+    else:
+        raise CatalogError(f"no policy {policy!r} in the active rule set")
+    return [list(notify.get("cc") or ()) for notify in notifications_of(found)]
+
+
+def set_rule_cc(store: object, policy: str, rule: str, cc: Sequence[str], *, by: str,
+                now: datetime | None = None, reason: str | None = None) -> str:
+    """Set the carbon-copy list of every notification of one rule of a policy (an empty list
+    removes the copies); the new rule set version."""
+    def owns(data: Any) -> bool:
+        if data.get("policy") != policy:
+            return False
+        found = rule_of(data, rule)
+        if found is None:
+            raise CatalogError(f"policy {policy!r} has no rule {rule!r}")
+        if not notifications_of(found):
+            raise CatalogError(f"rule {rule!r} of policy {policy!r} sends no notification")
+        return True
+
+    def edit(data: Any) -> None:
+        for notify in notifications_of(rule_of(data, rule)):
+            if cc:
+                notify["cc"] = list(cc)
+            else:
+                notify.pop("cc", None)
+
+    return _edit_ruleset(store, owns, edit, by=by, action=f"policy {policy} rule {rule} cc set",
+                         detail=_with_reason({"policy": policy, "rule": rule, "cc": list(cc)},
+                                             reason),
+                         missing=f"no policy {policy!r} in the active rule set", now=now)

@@ -33,11 +33,12 @@ from rulekit.pipeline.effects import (
     SendNotification,
     SetOwner,
 )
-from rulekit.pipeline.facts import StaticFacts, identity_key
+from rulekit.pipeline.facts import StaticFacts, blank_contact, identity_key
 from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
     CONTACTS_TRANSFERRED,
     INBOX,
+    LEAD_STATUS_SET,
     RETRY_HOLDER,
     TOKEN_CREATED,
     TOKEN_REVOKED,
@@ -53,6 +54,7 @@ from rulekit.storage.base import (
     StoredToken,
     StoredWorld,
     inbox_timer_id,
+    lead_status_detail,
     token_created_detail,
     token_revoked_detail,
     transfer_detail,
@@ -246,10 +248,7 @@ class MemoryStore:
         elif isinstance(effect, SetOwner):
             contact = facts.contacts.get(effect.contact_key)
             if contact is None:
-                kind, _, value = effect.contact_key.partition(":")
-                contact = Contact(id=effect.contact_key,
-                                  email=value if kind == "email" else None,
-                                  phone=value if kind == "phone" else None)
+                contact = blank_contact(effect.contact_key)
             if effect.scope_key == "global":
                 if contact.owner is None and "global" not in contact.owners:  # first one stays
                     contact = contact.model_copy(update={"owner": effect.agent})
@@ -481,6 +480,17 @@ class MemoryStore:
             self._append_audit(at, by, CONTACTS_TRANSFERRED, transfer_detail(
                 from_agent, to_agent, reason, contact_key, scope, moved))
             return moved
+
+    def set_lead_status(self, contact_key: str, status: str, *, by: str, reason: str,
+                        at: datetime, lead_id: str | None = None) -> str:
+        with self._lock:
+            contacts = self._facts.contacts
+            contact = contacts.get(contact_key) or blank_contact(contact_key)
+            before = contact.lead_status
+            contacts[contact_key] = contact.model_copy(update={"lead_status": status})
+            self._append_audit(at, by, LEAD_STATUS_SET, lead_status_detail(
+                lead_id, contact_key, before, status, reason))
+            return before
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         late = now - timedelta(seconds=late_after)

@@ -25,10 +25,12 @@ from typing import Any
 from rulekit import __version__
 from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect, ReportConflict
+from rulekit.pipeline.facts import blank_contact
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
     CONTACTS_TRANSFERRED,
     INBOX,
+    LEAD_STATUS_SET,
     RETRY_HOLDER,
     TOKEN_CREATED,
     TOKEN_REVOKED,
@@ -44,6 +46,7 @@ from rulekit.storage.base import (
     StoredToken,
     StoredWorld,
     inbox_timer_id,
+    lead_status_detail,
     token_created_detail,
     token_revoked_detail,
     transfer_detail,
@@ -563,6 +566,24 @@ class SqlStore(ABC):
             self._audit_row(tx, at, by, CONTACTS_TRANSFERRED, transfer_detail(
                 from_agent, to_agent, reason, contact_key, scope, moved))
         return moved
+
+    def set_lead_status(self, contact_key: str, status: str, *, by: str, reason: str,
+                        at: datetime, lead_id: str | None = None) -> str:
+        """The contact row is read locked (PostgreSQL ``FOR UPDATE``; SQLite writes one at a
+        time), so the status before is the one this write replaced."""
+        with self.writing() as tx:
+            row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
+                         (contact_key,))
+            data = json.loads(contact_json(blank_contact(contact_key))) if row is None \
+                else row[0] if isinstance(row[0], dict) else json.loads(row[0])
+            before = str(data.get("lead_status") or "active")
+            data["lead_status"] = status
+            tx.run(f"INSERT INTO contacts (key, contact) VALUES (?, {self.dialect.json_param})"
+                   " ON CONFLICT (key) DO UPDATE SET contact = excluded.contact",
+                   (contact_key, json.dumps(data)))
+            self._audit_row(tx, at, by, LEAD_STATUS_SET, lead_status_detail(
+                lead_id, contact_key, before, status, reason))
+        return before
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         """One statement, so the four counts are of one moment."""

@@ -28,12 +28,13 @@ class Dialect:
     auto_id: str  # a generated integer primary key
     json_param: str  # a JSON parameter, as it appears in SQL
     lock_due: str  # row locking clause for claiming timers
+    lock_row: str  # row locking clause for a read-modify-write
 
 
-SQLITE = Dialect("sqlite", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "?", "")
+SQLITE = Dialect("sqlite", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "?", "", "")
 POSTGRES = Dialect("postgresql", "JSONB", "TIMESTAMPTZ",
                    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "CAST(? AS JSONB)",
-                   "FOR UPDATE SKIP LOCKED")
+                   "FOR UPDATE SKIP LOCKED", "FOR UPDATE")
 
 # -- schema -------------------------------------------------------------------------------------
 # Each step takes the schema from version N-1 to N.  Never edit a released step: add one.

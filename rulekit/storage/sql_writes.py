@@ -34,6 +34,7 @@ from rulekit.pipeline.effects import (
     SendNotification,
     SetOwner,
 )
+from rulekit.pipeline.facts import blank_contact
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.sql_schema import Dialect
 from rulekit.trace import Trace, encode_json
@@ -196,10 +197,8 @@ def _effect_writes(sql: Statements, stamp: Stamp, writes: list[Write], lead_id: 
     elif isinstance(effect, CancelTimer):
         add((sql.cancel_timer, (effect.timer_id,), None))
     elif isinstance(effect, SetOwner):
-        kind, _, value = effect.contact_key.partition(":")
-        blank = Contact(id=effect.contact_key, email=value if kind == "email" else None,
-                        phone=value if kind == "phone" else None)
-        add((sql.contact, (effect.contact_key, contact_json(blank)), None))
+        add((sql.contact, (effect.contact_key, contact_json(blank_contact(effect.contact_key))),
+             None))
         add((sql.owner, (effect.contact_key, effect.scope_key, effect.agent), None))
     elif isinstance(effect, EnqueueLead):
         add((sql.queue_item, (lead_id, effect.queue, effect.reason, at), None))

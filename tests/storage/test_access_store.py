@@ -223,6 +223,34 @@ def test_racing_transfers_move_each_ownership_once(durable: Backend) -> None:
         assert owners(reader, key)[0] == "a3"
 
 
+# -- lead status -------------------------------------------------------------------------------
+def test_a_contact_lead_status_is_set_and_audited(backend: Backend) -> None:
+    store = backend.open()
+    store.add_contacts(CONTACTS)
+    assert store.set_lead_status(ONE, "inactive", by="cora", reason="moved away", at=T0,
+                                 lead_id="L1") == "active"
+    contact = store.facts().contact(ONE)
+    assert contact is not None and contact.lead_status == "inactive"
+    assert owners(store, ONE) == ("a1", {"channel:agent-site": "a1", "market:CMLS": "a2"})
+    assert store.set_lead_status(ONE, "active", by="cora", reason="back", at=T0 + H) \
+        == "inactive"
+    # a consumer the store does not know yet becomes a contact without an owner
+    assert store.set_lead_status("phone:17045550142", "inactive", by="cora", reason="asked",
+                                 at=T0 + H, lead_id="L9") == "active"
+    new = store.facts().contact("phone:17045550142")
+    assert new is not None and (new.lead_status, new.owner, new.phone) == (
+        "inactive", None, "17045550142")
+    entries = [e for e in store.audit() if e.action == "lead_status_set"]
+    assert [(e.actor, e.at, e.detail) for e in entries] == [
+        ("cora", T0, {"lead": "L1", "contact": ONE, "before": "active", "after": "inactive",
+                      "reason": "moved away"}),
+        ("cora", T0 + H, {"lead": None, "contact": ONE, "before": "inactive",
+                          "after": "active", "reason": "back"}),
+        ("cora", T0 + H, {"lead": "L9", "contact": "phone:17045550142", "before": "active",
+                          "after": "inactive", "reason": "asked"}),
+    ]
+
+
 # -- live counts -------------------------------------------------------------------------------
 def test_live_counts(backend: Backend, rules_dir: Any) -> None:
     ruleset, world = compile_rules(rules_dir)

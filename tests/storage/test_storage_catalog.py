@@ -20,7 +20,10 @@ from rulekit.storage.catalog import (
     load_files,
     load_ruleset,
     pause_agent,
+    rule_cc,
+    set_policy_enabled,
     set_pool_members,
+    set_rule_cc,
     world_version,
 )
 from rulekit.storage.memory import MemoryStore
@@ -214,3 +217,47 @@ def test_load_refuses_a_pool_member_the_world_does_not_have(tmp_path: Path) -> N
     [problem] = [d for d in checked.diagnostics if d.code == "RK313"]
     assert "a-typo" in problem.message and problem.location is not None
     assert store.active_versions() == {}  # nothing stored
+
+
+def test_a_policy_switched_off_and_on_again(backend: Backend, rules_dir: Path) -> None:
+    store: Any = backend.open()
+    load_files(store, rules_dir, rules_dir / "world.yaml", by="ana", now=T0)
+    first = store.active_versions()[RULESET]
+    off = set_policy_enabled(store, "race", False, by="bo", now=T0 + H, reason="audit week")
+    rules = active(store).ruleset
+    assert rules is not None and not rules.policy("race").enabled
+    assert rules.policy("web").enabled
+    on = set_policy_enabled(store, "race", True, by="bo", now=T0 + 2 * H)
+    rules = active(store).ruleset
+    assert rules is not None and rules.policy("race").enabled and len({first, off, on}) == 3
+    entry = store.audit()[1]
+    assert (entry.actor, entry.action) == ("bo", f"policy race disabled; ruleset {off} "
+                                                 "activated")
+    assert entry.detail == {"policy": "race", "enabled": False, "reason": "audit week",
+                            "ruleset": off}
+    with pytest.raises(CatalogError, match="no policy 'nope'"):
+        set_policy_enabled(store, "nope", False, by="bo")
+
+
+def test_a_rule_cc_list_is_set_and_removed(backend: Backend, rules_dir: Path) -> None:
+    store: Any = backend.open()
+    load_files(store, rules_dir, rules_dir / "world.yaml", by="ana", now=T0)
+    assert rule_cc(store, "web", "last-chance") == [[]]
+    version = set_rule_cc(store, "web", "last-chance", ["manager@example.com", "a2"],
+                          by="bo", now=T0 + H, reason="copy the manager")
+    assert rule_cc(store, "web", "last-chance") == [["manager@example.com", "a2"]]
+    assert rule_cc(store, "web", "offers") == [[]]  # only the named rule changed
+    rules = active(store).ruleset
+    assert rules is not None and rules.version == version
+    (detail,) = [e.detail for e in store.audit() if e.action.startswith("policy web rule")]
+    assert detail == {"policy": "web", "rule": "last-chance",
+                      "cc": ["manager@example.com", "a2"], "reason": "copy the manager",
+                      "ruleset": version}
+    set_rule_cc(store, "web", "last-chance", [], by="bo", now=T0 + 2 * H)
+    assert rule_cc(store, "web", "last-chance") == [[]]
+    with pytest.raises(CatalogError, match="policy 'web' has no rule 'nope'"):
+        set_rule_cc(store, "web", "nope", ["x@example.com"], by="bo")
+    with pytest.raises(CatalogError, match="rule 'existing-owner' of policy 'web' sends no"):
+        set_rule_cc(store, "web", "existing-owner", ["x@example.com"], by="bo")
+    with pytest.raises(CatalogError, match="the edited rule set has problems"):
+        set_rule_cc(store, "web", "last-chance", [""], by="bo")  # not a recipient
