@@ -13,7 +13,9 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from rulekit.storage.redact import RedactingFormatter, redact_url
@@ -77,11 +79,21 @@ def main(argv: Sequence[str]) -> int:
     os.environ[ENV_WORKER] = "0" if args.no_worker else "1"
     import uvicorn
 
+    from rulekit.service.metrics import MULTIPROCESS_DIR
+
+    shared = None
+    if args.workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        shared = tempfile.mkdtemp(prefix="rulekit-metrics-")  # the processes' counts, summed
+        os.environ[MULTIPROCESS_DIR] = shared
     logging.getLogger("rulekit.service").info(
         "serving %s on http://%s:%s (%d process%s)", redact_url(args.db), args.host,
         args.port, args.workers, "" if args.workers == 1 else "es")
-    uvicorn.run("rulekit.cli.serve:app_from_environment", factory=True, host=args.host,
-                port=args.port, workers=args.workers, log_level="warning" if args.quiet
-                else "info", timeout_graceful_shutdown=30, limit_concurrency=1000,
-                server_header=False, access_log=not args.quiet)
+    try:
+        uvicorn.run("rulekit.cli.serve:app_from_environment", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level="warning" if args.quiet
+                    else "info", timeout_graceful_shutdown=30, limit_concurrency=1000,
+                    server_header=False, access_log=not args.quiet)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
     return 0

@@ -1,15 +1,21 @@
-"""Prometheus metrics of one service process: leads received by source and outcome, request
-latency; and, read from the store at each scrape (so every process reports the whole system),
-offers open, timers due and timers late."""
+"""Prometheus metrics of the service: leads received by source and outcome, request latency;
+and, read from the store at each scrape (so every process reports the whole system), offers
+open, timers due and timers late.
+
+With several server processes (``rulekit serve --workers N``) the counters and histograms are
+kept in ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` makes one for the run), so whichever process
+answers a scrape reports the sums over all of them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 
@@ -29,13 +35,21 @@ class _StoreGauges(Collector):
             yield GaugeMetricFamily(name, doc, value=value)
 
 
+#: The variable naming the folder the processes of one service share their counts in.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Metrics:
     def __init__(self, store: Any, late_after: float) -> None:
         self.registry = CollectorRegistry()
+        shared = os.environ.get(MULTIPROCESS_DIR)
+        own = None if shared else self.registry
+        if shared:
+            MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
         self.leads = Counter("rulekit_leads_received", "Leads received over HTTP.",
-                             ["source", "outcome"], registry=self.registry)
+                             ["source", "outcome"], registry=own)
         self.latency = Histogram("rulekit_request_seconds", "Request latency.",
-                                 ["method", "route", "status"], registry=self.registry,
+                                 ["method", "route", "status"], registry=own,
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1,
                                           2.5, 5, 10, 30))
         self.registry.register(_StoreGauges(store, late_after))
