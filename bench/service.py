@@ -1,7 +1,7 @@
 """Lead intake through the HTTP service against direct ``Engine.submit``, on SQLite and PostgreSQL.
 
     python bench/service.py [--leads 1000] [--repeats 3] [--clients 8] [--only sqlite|postgres]
-                            [--pg URL] [--ci]
+                            [--client http.client|httpx] [--pg URL] [--ci]
 
 For each database, in the same run, each side on a fresh database loaded with the LeadStreet
 rules (``rulekit load``):
@@ -11,8 +11,15 @@ rules (``rulekit load``):
 * **direct, C threads** — the same, from ``--clients`` threads sharing that engine (the
   concurrency of the HTTP clients);
 * **HTTP, 1 process / 4 processes** — ``POST /v1/leads`` from ``--clients`` threads, one
-  keep-alive ``httpx.Client`` each, against ``rulekit serve --no-worker --quiet`` with
-  ``--workers 1`` and ``--workers 4``, with an integrator token.
+  keep-alive connection each, against ``rulekit serve --no-worker --quiet`` with
+  ``--workers 1`` and ``--workers 4`` (started by :func:`rulekit.service.process.serving`),
+  with an integrator token.  The client is the standard library's ``http.client``
+  (``--client http.client``, the default: one ``HTTPConnection`` per thread, each response
+  read whole and its status checked) or ``httpx`` (``--client httpx``: one ``httpx.Client``
+  per thread).  The client threads run on the same machine as the server and share its CPUs:
+  ``httpx`` spends several times the CPU per request that ``http.client`` does, time the
+  server then does not get.  Bodies are encoded to JSON before the clock starts, as the
+  direct side builds its ``Lead`` objects first.
 
 Every lead has its own contact, so each is routed fully.  Each row runs ``--repeats`` rounds
 (the sides alternating within a round, so a slow spell of the machine hits all of them); the
@@ -26,9 +33,9 @@ is missed.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -51,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from rulekit.access import create_token  # noqa: E402
 from rulekit.model import Lead  # noqa: E402
+from rulekit.service.process import serving  # noqa: E402
 from rulekit.storage.url import open_store  # noqa: E402
 from rulekit.worker import Worker  # noqa: E402
 
@@ -174,13 +183,6 @@ def direct(url: str, n: int, clients: int, tag: str) -> Round:
         getattr(store, "close", lambda: None)()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(url: str, processes: int) -> Iterator[tuple[str, str]]:
     """``rulekit serve`` on a loaded database; yields its base URL and an integrator token."""
@@ -189,69 +191,82 @@ def server(url: str, processes: int) -> Iterator[tuple[str, str]]:
     secret = create_token(store, "integrator", sources=(SOURCE,), by="bench",
                           now=datetime.now(UTC))[1]
     getattr(store, "close", lambda: None)()
-    port = free_port()
-    env = dict(os.environ, RULEKIT_SIGNING_KEY="bench-" + uuid.uuid4().hex)
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed when the server stops)
-    proc = subprocess.Popen([sys.executable, "-m", "rulekit", "serve", "--db", url, "--port",
-                             str(port), "--quiet", "--no-worker", "--workers", str(processes)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"rulekit serve exited {proc.returncode}: "
-                                   f"{log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("rulekit serve did not answer /healthz within 30 s")
-            time.sleep(0.1)
+    with serving(url, "--no-worker", "--workers", str(processes), cwd=ROOT) as base:
         yield base, secret
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
 
 
-def over_http(url: str, n: int, clients: int, processes: int, tag: str) -> Round:
+class StdlibClient:
+    """One keep-alive connection of the standard library's ``http.client``."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        where = urlsplit(base)
+        assert where.hostname is not None and where.port is not None
+        self.connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        self.headers = {**headers, "Content-Type": "application/json"}
+
+    def post(self, path: str, content: bytes) -> tuple[int, bytes]:
+        self.connection.request("POST", path, body=content, headers=self.headers)
+        answer = self.connection.getresponse()
+        return answer.status, answer.read()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class HttpxClient:
+    """One keep-alive ``httpx.Client``."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        self.client = httpx.Client(base_url=base, headers={
+            **headers, "Content-Type": "application/json"}, timeout=60)
+
+    def post(self, path: str, content: bytes) -> tuple[int, bytes]:
+        answer = self.client.post(path, content=content)
+        return answer.status_code, answer.content
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CLIENTS: dict[str, Callable[[str, dict[str, str]], StdlibClient | HttpxClient]] = {
+    "http.client": StdlibClient, "httpx": HttpxClient}
+
+
+def encoded(i: int, tag: str) -> bytes:
+    return json.dumps(body(i, tag)).encode()
+
+
+def over_http(url: str, n: int, clients: int, processes: int, tag: str,
+              client: str) -> Round:
     with server(url, processes) as (base, secret):
         headers = {"Authorization": f"Bearer {secret}"}
-        bodies = [body(i, tag) for i in range(n)]
+        bodies = [encoded(i, tag) for i in range(n)]
+        make = CLIENTS[client]
 
-        def setup() -> httpx.Client:
-            client = httpx.Client(base_url=base, headers=headers, timeout=60)
+        def setup() -> StdlibClient | HttpxClient:
+            connection = make(base, headers)
             # warm-up, and one connection per process when the kernel spreads them
-            warm = client.post("/v1/leads", json=body(-1, f"{tag}w{uuid.uuid4().hex[:8]}"))
-            assert warm.status_code in (200, 201), warm.text
-            return client
+            status, text = connection.post(
+                "/v1/leads", encoded(-1, f"{tag}w{uuid.uuid4().hex[:8]}"))
+            assert status in (200, 201), text
+            return connection
 
-        def call(client: httpx.Client, i: int) -> None:
-            answer = client.post("/v1/leads", json=bodies[i])
-            if answer.status_code != 201:
-                raise RuntimeError(f"lead {i}: {answer.status_code} {answer.text[:300]}")
+        def call(connection: StdlibClient | HttpxClient, i: int) -> None:
+            status, text = connection.post("/v1/leads", bodies[i])
+            if status != 201:
+                raise RuntimeError(f"lead {i}: {status} {text[:300]!r}")
 
-        return in_threads(n, clients, setup, call, lambda client: client.close())
+        return in_threads(n, clients, setup, call, lambda connection: connection.close())
 
 
 # -- the table -----------------------------------------------------------------------------------
-def bench(kind: str, dbs: Databases, n: int, repeats: int, clients: int
+def bench(kind: str, dbs: Databases, n: int, repeats: int, clients: int, client: str
           ) -> dict[str, list[Round]]:
     sides: dict[str, Callable[[str, str], Round]] = {
         "direct, 1 thread": lambda url, tag: direct(url, n, 1, tag),
         f"direct, {clients} threads": lambda url, tag: direct(url, n, clients, tag),
-        "HTTP, 1 process": lambda url, tag: over_http(url, n, clients, 1, tag),
-        "HTTP, 4 processes": lambda url, tag: over_http(url, n, clients, 4, tag),
+        "HTTP, 1 process": lambda url, tag: over_http(url, n, clients, 1, tag, client),
+        "HTTP, 4 processes": lambda url, tag: over_http(url, n, clients, 4, tag, client),
     }
     rounds: dict[str, list[Round]] = {name: [] for name in sides}
     for r in range(repeats):
@@ -272,6 +287,8 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=8,
                    help="concurrent client threads for HTTP and threaded direct (default 8)")
     p.add_argument("--only", choices=("sqlite", "postgres"))
+    p.add_argument("--client", choices=tuple(CLIENTS), default="http.client",
+                   help="the HTTP client of the client threads (default http.client)")
     p.add_argument("--pg", default=PG)
     p.add_argument("--ci", action="store_true", help="quick run: 300 leads, one round")
     args = p.parse_args()
@@ -279,8 +296,9 @@ def main() -> int:
         args.leads, args.repeats = 300, 1
     started = time.perf_counter()
     print(f"{args.leads} leads per round, {args.repeats} round(s), medians; HTTP with "
-          f"{args.clients} client threads (keep-alive); direct = Engine.submit in-process, "
-          f"single-threaded and with {args.clients} threads; {os.cpu_count()} CPUs")
+          f"{args.clients} client threads ({args.client}, keep-alive); direct = Engine.submit "
+          f"in-process, single-threaded and with {args.clients} threads; "
+          f"{os.cpu_count()} CPUs")
     head = (f"{'database':<10} {'side':<20} {'leads/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
             f"{'HTTP/direct':>12} {'HTTP/direct 1t':>15}")
     print(head)
@@ -297,7 +315,7 @@ def main() -> int:
                     continue
             dbs = Databases(kind, Path(tmp), args.pg)
             try:
-                rounds = bench(kind, dbs, args.leads, args.repeats, args.clients)
+                rounds = bench(kind, dbs, args.leads, args.repeats, args.clients, args.client)
             finally:
                 dbs.close()
             rates = {name: median(rs, "rate") for name, rs in rounds.items()}

@@ -17,7 +17,9 @@ Each token has one role:
 ============== ===========================================================================
 
 What each role may do is the service's business; this module only makes, checks and revokes
-tokens, through the store passed in (an :class:`~rulekit.storage.base.Access`).
+tokens, through the store passed in (an :class:`~rulekit.storage.base.Access`).  A service
+checks a token on every request through :class:`VerifiedTokens`, which remembers the tokens it
+verified for a short while.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from rulekit.storage.base import Access, StoredToken
@@ -108,13 +112,75 @@ def verify_token(store: Access, presented: str) -> StoredToken | None:
     if parsed is None:
         return None
     token_id, secret = parsed
+    return _verified(store, token_id, secret_hash(secret))
+
+
+def _verified(store: Access, token_id: str, hashed: str) -> StoredToken | None:
     found = store.token(token_id)
     if found is None:
         return None
     token, stored_hash = found
-    if not hmac.compare_digest(secret_hash(secret), stored_hash):
+    if not hmac.compare_digest(hashed, stored_hash):
         return None
     return token if token.revoked_at is None else None
+
+
+class VerifiedTokens:
+    """:func:`verify_token` for a service, which checks a token on every request: a token found
+    valid is remembered for ``ttl`` seconds, so only the first request in that time reads the
+    store.  A token revoked meanwhile is refused at most ``ttl`` seconds after its revocation.
+
+    Entries are keyed by the token id and the SHA-256 of the presented secret (the secret
+    itself is never kept, as in the store).  Only valid tokens are remembered: text that did
+    not verify is checked against the store again each time, so a token made a moment ago
+    works at once.  At most ``size`` tokens are kept; ``ttl`` of 0 remembers none."""
+
+    def __init__(self, store: Access, ttl: float = 1.0, *, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.size = size
+        self._clock = clock
+        self._known: dict[tuple[str, str], tuple[StoredToken, float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(presented: str) -> tuple[str, str] | None:
+        parsed = parse_token(presented)
+        return None if parsed is None else (parsed[0], secret_hash(parsed[1]))
+
+    def remembered(self, presented: str) -> StoredToken | None:
+        """The token ``presented`` is, if it was verified less than ``ttl`` seconds ago;
+        ``None`` otherwise (then :meth:`verify` tells).  Never reads the store."""
+        key = self._key(presented)
+        known = None if key is None else self._known.get(key)
+        if known is None:
+            return None
+        token, until = known
+        return token if self._clock() < until else None
+
+    def verify(self, presented: str) -> StoredToken | None:
+        """What :func:`verify_token` says of ``presented``, from memory while a check of the
+        store is less than ``ttl`` seconds old."""
+        key = self._key(presented)
+        if key is None:
+            return None
+        known = self._known.get(key)
+        now = self._clock()
+        if known is not None and now < known[1]:
+            return known[0]
+        token = _verified(self.store, *key)
+        with self._lock:
+            if token is None or self.ttl <= 0:
+                self._known.pop(key, None)
+                return token
+            if len(self._known) >= self.size:
+                for stale in [k for k, (_, until) in self._known.items() if until <= now]:
+                    del self._known[stale]
+                if len(self._known) >= self.size:
+                    self._known.clear()
+            self._known[key] = (token, now + self.ttl)
+        return token
 
 
 def revoke(store: Access, token_id: str, by: str, now: datetime) -> bool:
@@ -122,5 +188,5 @@ def revoke(store: Access, token_id: str, by: str, now: datetime) -> bool:
     return store.revoke_token(token_id, by, now)
 
 
-__all__ = ["PREFIX", "ROLES", "check_fields", "create_token", "parse_token", "revoke",
-           "secret_hash", "verify_token"]
+__all__ = ["PREFIX", "ROLES", "VerifiedTokens", "check_fields", "create_token", "parse_token",
+           "revoke", "secret_hash", "verify_token"]

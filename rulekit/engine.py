@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, TypeVar
 
+from rulekit.changes import explanation
 from rulekit.model import Lead
 from rulekit.pipeline import (
     ACTIVITY_KINDS,
@@ -54,7 +55,6 @@ from rulekit.storage.base import (
     Store,
     inbox_timer_id,
 )
-from rulekit.trace import render_history
 from rulekit.world import World, brokerage_zone
 
 #: How many times an event is decided again after losing a race, before giving up.
@@ -98,14 +98,16 @@ def rotation_keys(effects: Sequence[Effect]) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What :meth:`Engine.intake` did with a lead: ``decided`` (with the decision),
-    ``duplicate`` (the lead id was received before; its first decision stands) or ``kept``
-    (stored in the inbox for a worker; ``error`` says why it could not be decided now)."""
+    """What :meth:`Engine.intake` did with a lead: ``decided`` (with the decision, committed
+    at ``at``: the time of its offers, assignments and queue entries), ``duplicate`` (the lead
+    id was received before; its first decision stands) or ``kept`` (stored in the inbox for a
+    worker; ``error`` says why it could not be decided now)."""
 
     lead_id: str
     outcome: str
     decision: Decision | None
     error: str | None = None
+    at: datetime | None = None
 
 
 class Clock(Protocol):
@@ -292,7 +294,7 @@ class Engine:
             except Exception as exc:  # deciding or storing failed: keep the lead instead
                 error = exc
                 break
-            return Receipt(lead.id, DECIDED, decision)
+            return Receipt(lead.id, DECIDED, decision, at=at)
         assert error is not None
         at = now or self.clock.now()
         if not self.store.add_inbox(lead, self.ruleset.version, at):
@@ -451,9 +453,9 @@ class Engine:
         return self.store.get_state(lead_id)
 
     def explain(self, lead_id: str, zone: tzinfo | None = None) -> str:
-        """Why the lead went where it went, in plain English; times in ``zone``, by default
-        the brokerage's (:func:`~rulekit.world.brokerage_zone` of the world and rule set)."""
+        """Why the lead went where it went, in plain English, and the changes people made
+        that bear on it (:mod:`rulekit.changes`); times in ``zone``, by default the
+        brokerage's (:func:`~rulekit.world.brokerage_zone` of the world and rule set)."""
         if self.store.get_lead(lead_id) is None:
             raise UnknownLead(lead_id)
-        return render_history(self.store.traces(lead_id),
-                              zone or brokerage_zone(self.world, self.ruleset))
+        return explanation(self.store, lead_id, zone or brokerage_zone(self.world, self.ruleset))

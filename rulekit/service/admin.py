@@ -1,26 +1,46 @@
 """``/v1/admin``: changes office administrators make without a deploy — an agent's paused
-state, pool membership.  Each is a new version of the active world or rule set (every older
-text stays stored), audited with who, when, why and before → after, and taken by new
-decisions at once in this process and within ``refresh`` seconds in the others."""
+state, pool membership, a policy's distribution switch, a rule's carbon-copy list, and the
+transfer of contacts between agents.  Each of the first four is a new version of the active
+world or rule set (every older text stays stored); each is audited with who, when, why and
+before → after, and taken by new decisions at once in this process and within ``refresh``
+seconds in the others."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from rulekit.pipeline.facts import contact_key_of_text
 from rulekit.service.auth import allow
 from rulekit.service.leads import engine_of, live_of
 from rulekit.service.problems import Problem
-from rulekit.service.views import ChangeView, MemberIn, PausedIn
+from rulekit.service.views import CcIn, ChangeView, EnabledIn, MemberIn, PausedIn, TransferIn
 from rulekit.storage.base import StoredToken
-from rulekit.storage.catalog import CatalogError, pause_agent, set_pool_members
+from rulekit.storage.catalog import (
+    CatalogError,
+    pause_agent,
+    rule_cc,
+    set_policy_enabled,
+    set_pool_members,
+    set_rule_cc,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-def _actor(token: StoredToken, reason: str) -> str:
-    return f"admin token {token.token_id} ({token.label or 'no label'}): {reason}"
+def actor(token: StoredToken) -> str:
+    """Who made a change, as the audit history names them."""
+    return f"{token.role} token {token.token_id} ({token.label or 'no label'})"
+
+
+def refused(exc: CatalogError, field: str | None = None) -> Problem:
+    """A refused edit: 422 naming ``field`` when the edited rules do not compile, else 409."""
+    if field is not None and "has problems" in str(exc):
+        return Problem(422, str(exc), code="invalid-input",
+                       errors=[{"field": field, "message": str(exc), "type": "value"}])
+    return Problem(409, str(exc), code="change-refused")
 
 
 def _pool(engine: Any, pool: str) -> Any:
@@ -60,9 +80,9 @@ def _set_members(request: Request, token: StoredToken, pool: str, member: str, a
     after = before + [m for m in adding if m not in before] if add \
         else [m for m in before if m not in adding]
     try:
-        version = set_pool_members(live.store, pool, after, by=_actor(token, reason))
+        version = set_pool_members(live.store, pool, after, by=actor(token), reason=reason)
     except CatalogError as exc:
-        raise Problem(409, str(exc), code="change-refused") from None
+        raise refused(exc) from None
     live.changed()
     return ChangeView(action=f"pool {pool} {'+' if add else '-'} {member}", before=before,
                       after=after, version=version)
@@ -92,13 +112,90 @@ def set_paused(agent: str, body: PausedIn, request: Request,
     if known is None:
         raise Problem(404, f"no agent {agent!r} in the active world", code="unknown-agent")
     try:
-        version = pause_agent(live.store, agent, body.paused, by=_actor(token, body.reason))
+        version = pause_agent(live.store, agent, body.paused, by=actor(token),
+                              reason=body.reason)
     except CatalogError as exc:
-        raise Problem(409, str(exc), code="change-refused") from None
+        raise refused(exc) from None
     live.changed()
     return ChangeView(action=f"agent {agent} {'paused' if body.paused else 'active'}",
                       before={"paused": known.paused}, after={"paused": body.paused},
                       version=version)
+
+
+def _policy(engine: Any, policy: str) -> Any:
+    try:
+        return engine.ruleset.policy(policy)
+    except KeyError:
+        raise Problem(404, f"no policy {policy!r} in the active rule set",
+                      code="unknown-policy") from None
+
+
+@router.put("/policies/{policy}/enabled", response_model=ChangeView)
+def set_enabled(policy: str, body: EnabledIn, request: Request,
+                token: StoredToken = allow("admin")) -> ChangeView:
+    """Switch a policy's automatic distribution off (its leads wait in its disabled queue)
+    or on again."""
+    live = live_of(request)
+    before = _policy(engine_of(live), policy).enabled
+    try:
+        version = set_policy_enabled(live.store, policy, body.enabled, by=actor(token),
+                                     reason=body.reason)
+    except CatalogError as exc:
+        raise refused(exc, "body.enabled") from None
+    live.changed()
+    return ChangeView(action=f"policy {policy} {'enabled' if body.enabled else 'disabled'}",
+                      before={"enabled": before}, after={"enabled": body.enabled},
+                      version=version)
+
+
+@router.put("/policies/{policy}/rules/{rule}/cc", response_model=ChangeView)
+def set_cc(policy: str, rule: str, body: CcIn, request: Request,
+           token: StoredToken = allow("admin")) -> ChangeView:
+    """Set who is copied on the notifications of one rule (managers, office admins); an
+    empty list stops the copies."""
+    live = live_of(request)
+    _policy(engine_of(live), policy)
+    try:
+        before = rule_cc(live.store, policy, rule)
+        version = set_rule_cc(live.store, policy, rule, body.cc, by=actor(token),
+                              reason=body.reason)
+    except CatalogError as exc:
+        if "has no rule" in str(exc):
+            raise Problem(404, str(exc), code="unknown-rule") from None
+        raise refused(exc, "body.cc") from None
+    live.changed()
+    return ChangeView(action=f"policy {policy} rule {rule} cc set", before={"cc": before},
+                      after={"cc": [list(body.cc) for _ in before]}, version=version)
+
+
+@router.post("/contacts/transfer", response_model=ChangeView)
+def transfer(body: TransferIn, request: Request,
+             token: StoredToken = allow("admin")) -> ChangeView:
+    """Give another agent the contacts an agent owns — all of them, one contact, and/or one
+    ownership scope; new decisions route those consumers to the new owner."""
+    live = live_of(request)
+    world = engine_of(live).world
+    errors = [{"field": f"body.{name}", "message": f"no agent {agent!r} in the active world",
+               "type": "value"}
+              for name, agent in (("from_agent", body.from_agent), ("to_agent", body.to_agent))
+              if agent not in world.agents]
+    if body.from_agent == body.to_agent:
+        errors.append({"field": "body.to_agent", "message": "the same agent as from_agent",
+                       "type": "value"})
+    key = None if body.contact is None else contact_key_of_text(body.contact)
+    if body.contact is not None and key is None:
+        errors.append({"field": "body.contact", "message": "not an email, phone or contact key",
+                       "type": "value"})
+    if errors:
+        raise Problem(422, "; ".join(e["message"] for e in errors), code="invalid-input",
+                      errors=errors)
+    moved = live.store.transfer_contacts(
+        body.from_agent, body.to_agent, by=actor(token), reason=body.reason,
+        at=datetime.now(UTC), contact_key=key, scope=body.scope)
+    return ChangeView(action=f"contacts of {body.from_agent} transferred to {body.to_agent}",
+                      before={"owner": body.from_agent},
+                      after={"owner": body.to_agent,
+                             "moved": [{"contact": k, "scope": s} for k, s in moved]})
 
 
 @router.get("/audit")

@@ -1,4 +1,5 @@
-"""The application: routers, problem handlers, limits, and the live engine's lifespan."""
+"""The application: routers, problem handlers, limits, the live engine's lifespan, and the
+OpenAPI document with the problems each route answers."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
-from rulekit.service import admin, health, leads, links, offers, problems
+from rulekit.service import admin, contacts, health, leads, links, offers, problems
 from rulekit.service.auth import route_roles
 from rulekit.service.config import ServiceConfig
 from rulekit.service.limits import Limits
@@ -16,7 +19,7 @@ from rulekit.service.live import Live
 from rulekit.service.metrics import Metrics
 
 VERSION = "1"
-ROUTERS = (leads, offers, admin, links, health)
+ROUTERS = (leads, contacts, offers, admin, links, health)
 
 
 def role_matrix() -> list[tuple[str, str, tuple[str, ...] | None]]:
@@ -30,6 +33,43 @@ def role_matrix() -> list[tuple[str, str, tuple[str, ...] | None]]:
     return found
 
 
+def api_routes() -> list[APIRoute]:
+    """Every route of the service."""
+    return [route for module in ROUTERS for route in module.router.routes
+            if isinstance(route, APIRoute)]
+
+
+def error_statuses(route: APIRoute) -> set[int]:
+    """The error statuses the service may answer ``route`` with, each a problem: those its
+    code raises (see :func:`problems.raised_statuses`) or it declares; 401 and 403 where it
+    needs a token; 404 where its path names something; 400, 413 and 422 where it takes a body;
+    422 where it takes parameters that can be invalid; 503 everywhere (the request timeout)."""
+    statuses = {503} | problems.raised_statuses(route.endpoint)
+    statuses |= {int(code) for code in route.responses
+                 if str(code).isdigit() and int(code) >= 400}
+    if route_roles(route.endpoint) is not None:
+        statuses |= {401, 403}
+    if route.dependant.path_params:
+        statuses.add(404)
+    if route.body_field is not None:
+        statuses |= {400, 413, 422}
+    if any(_checked(dependant) for dependant in _dependants(route.dependant)):
+        statuses.add(422)
+    return statuses
+
+
+def _dependants(dependant: Dependant) -> list[Dependant]:
+    return [dependant, *(d for sub in dependant.dependencies for d in _dependants(sub))]
+
+
+def _checked(dependant: Dependant) -> bool:
+    """Whether a request's parameters can fail ``dependant``'s validation (a path segment
+    read as text cannot)."""
+    return bool(dependant.query_params or dependant.header_params or dependant.cookie_params
+                or any(field.field_info.annotation is not str
+                       for field in dependant.path_params))
+
+
 def create_app(config: ServiceConfig, *, store: Any | None = None) -> FastAPI:
     """The service for ``config``; ``store`` (already open) instead of opening
     ``config.db``.  The worker loop runs while the application is started."""
@@ -37,7 +77,7 @@ def create_app(config: ServiceConfig, *, store: Any | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        live.start()
+        live.start(on_delivery=app.state.metrics.delivered)
         try:
             yield
         finally:
@@ -49,9 +89,20 @@ def create_app(config: ServiceConfig, *, store: Any | None = None) -> FastAPI:
     app.state.live = live
     app.state.config = config
     app.state.metrics = Metrics(live.store, config.late_after)
-    problems.install(app)
+    problems.install(app, api_routes())
     for module in ROUTERS:
         app.include_router(module.router)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            problems.document(generate(), {
+                (method, route.path): error_statuses(route)
+                for route in api_routes() for method in route.methods or ()})
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(Limits, max_body=config.max_body, timeout=config.timeout,
                        metrics=app.state.metrics)
     return app

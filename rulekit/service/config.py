@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rulekit.notify.dispatch import DeliveryConfig
+
 #: Largest request body accepted, in bytes (413 beyond it).
 MAX_BODY = 256 * 1024
 #: Seconds a request may take before it is answered 503 (its transaction either commits or
@@ -28,3 +30,9 @@ class ServiceConfig:
     timeout: float = REQUEST_TIMEOUT
     #: Seconds after its due time a timer counts as late in ``/metrics``.
     late_after: float = 60.0
+    #: Seconds a process remembers a token it verified, instead of reading the store for
+    #: every request: a revoked token is refused within this time (0: read on every request).
+    token_ttl: float = 1.0
+    #: How the worker loop's delivery thread delivers notifications (``None``: from the
+    #: environment, see :class:`~rulekit.notify.dispatch.DeliveryConfig`).
+    delivery: DeliveryConfig | None = None

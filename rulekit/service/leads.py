@@ -3,21 +3,27 @@ leads with the filters of ``rulekit leads``, an agent's activity, an admin's rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from rulekit.engine import NotDecidedYet, UnknownLead
-from rulekit.leadsearch import LeadFilter, check_values, rows
+from rulekit.engine import DECIDED, NotDecidedYet, Receipt, UnknownLead
+from rulekit.leadsearch import LeadFilter, check_values, matches, rows
 from rulekit.model import Lead
-from rulekit.pipeline.effects import RejectAction
+from rulekit.pipeline.effects import CloseOffer, Effect, MakeOffer, RejectAction
+from rulekit.pipeline.state import LeadState
 from rulekit.service.auth import allow
 from rulekit.service.live import Live
 from rulekit.service.problems import Problem
 from rulekit.service.views import ActivityIn, LeadPage, LeadView, OfferView, ReassignIn
-from rulekit.storage.base import StoredToken
+from rulekit.storage.base import StoredOffer, StoredToken
+from rulekit.storage.sql import SqlStore
+from rulekit.storage.sql_writes import instant
+from rulekit.trace import Trace
 from rulekit.worker import NothingLoaded
-from rulekit.world import brokerage_zone
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -34,22 +40,70 @@ def engine_of(live: Live) -> Any:
         raise Problem(503, str(exc), code="nothing-loaded") from None
 
 
-def lead_view(live: Live, lead: Lead, outcome: str | None = None) -> LeadView:
-    store = live.store
-    state = store.get_state(lead.id)
-    traces = store.traces(lead.id)
-    engine = live._follower.engine
-    if engine is not None:
-        text = engine.explain(lead.id, brokerage_zone(engine.world, engine.ruleset))
-    else:
-        from rulekit.trace import render_history
-        text = render_history(traces)
+def _view(lead: Lead, outcome: str | None, state: LeadState | None,
+          offers: list[OfferView], explanation: str, traces: Sequence[Trace]) -> LeadView:
     return LeadView(
         id=lead.id, outcome=outcome, status=state.status if state else "kept",
         policy=state.policy if state else None, assignee=state.assignee if state else None,
         queue=state.queue if state else None, reason=state.reason if state else None,
-        offers=[OfferView.of(o) for o in store.offers(lead.id)], explanation=text,
-        traces=[t.to_json() for t in traces], lead=lead.model_dump(mode="json"))
+        offers=offers, explanation=explanation, traces=[t.to_json() for t in traces],
+        lead=lead.model_dump(mode="json"))
+
+
+def lead_view(live: Live, lead: Lead, outcome: str | None = None) -> LeadView:
+    """The lead as the store holds it now."""
+    store = live.store
+    return _view(lead, outcome, store.get_state(lead.id),
+                 [OfferView.of(o) for o in store.offers(lead.id)], live.explain(lead.id),
+                 store.traces(lead.id))
+
+
+def _as_kept(store: Any, at: datetime) -> datetime:
+    """An instant as ``store`` gives it back: a SQL store keeps instants in UTC, the memory
+    store as they are."""
+    return instant(at) if isinstance(store, SqlStore) else at
+
+
+def first_offers(store: Any, lead_id: str, effects: Sequence[Effect],
+                 at: datetime) -> list[StoredOffer] | None:
+    """The offers a lead's first decision (its ``effects``, committed at ``at``) made, as
+    ``store`` holds them after that commit; ``None`` if the decision closed an offer it did
+    not make (then only the store can tell)."""
+    made: dict[str, StoredOffer] = {}
+    kept_at = _as_kept(store, at)
+    for effect in effects:
+        if isinstance(effect, MakeOffer):
+            deadline = None if effect.deadline is None else _as_kept(store, effect.deadline)
+            made[effect.offer_id] = StoredOffer(
+                effect.offer_id, lead_id, tuple(effect.agents), effect.mode, "open", kept_at,
+                deadline, None, None, effect.rule)
+        elif isinstance(effect, CloseOffer):
+            offer = made.get(effect.offer_id)
+            if offer is None or offer.status != "open":
+                return None
+            made[effect.offer_id] = replace(offer, status=effect.status, winner=effect.winner,
+                                            closed_at=kept_at)
+    return list(made.values())
+
+
+def decided_view(live: Live, lead: Lead, receipt: Receipt) -> LeadView:
+    """The view of a lead ``engine.intake`` has just decided, built from its receipt: what
+    :func:`lead_view` would read back right after that commit, without reading back the lead,
+    its state, offers and traces (only the audit history is read, for the changes people made
+    that its explanation names)."""
+    decision = receipt.decision
+    assert decision is not None and receipt.at is not None
+    offers = first_offers(live.store, lead.id, decision.effects, receipt.at)
+    if offers is None:
+        offers = live.store.offers(lead.id)
+    return _view(lead, receipt.outcome, decision.state, [OfferView.of(o) for o in offers],
+                 live.explain_first(lead, decision.trace), [decision.trace])
+
+
+def answer(view: LeadView, status: int) -> Response:
+    """``view`` as the route's JSON response, written as FastAPI writes a returned model (here,
+    where FastAPI would validate the model again first, in another worker thread)."""
+    return Response(view.model_dump_json(), status_code=status, media_type="application/json")
 
 
 def visible(token: StoredToken, live: Live, lead: Lead) -> bool:
@@ -83,8 +137,8 @@ def _same(a: Lead, b: Lead) -> bool:
              responses={200: {"model": LeadView, "description": "Received before"},
                         202: {"model": LeadView, "description": "Kept for a worker"},
                         409: {"description": "The id was received with another body"}})
-def submit_lead(lead: Lead, request: Request, response: Response,
-                token: StoredToken = allow("integrator", "admin")) -> LeadView:
+def submit_lead(lead: Lead, request: Request,
+                token: StoredToken = allow("integrator", "admin")) -> Response:
     """Receive a lead.  Idempotent by id: the same id and body answer the first decision
     (200); the same id with another body is a conflict (409).  201 (decided) or 202 (kept
     for a worker) only once the lead is stored."""
@@ -102,10 +156,12 @@ def submit_lead(lead: Lead, request: Request, response: Response,
             metrics.received(lead.source, "refused")
             raise Problem(503, "the lead could not be stored; it was not received: "
                           f"{type(exc).__name__}", code="not-stored") from exc
+        if receipt.outcome == DECIDED:
+            metrics.received(lead.source, receipt.outcome)
+            return answer(decided_view(live, lead, receipt), 201)
         if receipt.outcome != "duplicate":
             metrics.received(lead.source, receipt.outcome)
-            response.status_code = 202 if receipt.outcome == "kept" else 201
-            return lead_view(live, lead, receipt.outcome)
+            return answer(lead_view(live, lead, receipt.outcome), 202)
         before = live.store.get_lead(lead.id)
     assert before is not None
     if not _same(before, lead):
@@ -113,17 +169,16 @@ def submit_lead(lead: Lead, request: Request, response: Response,
         raise Problem(409, f"lead {lead.id!r} was received before with a different body",
                       code="lead-conflict")
     metrics.received(lead.source, "duplicate")
-    response.status_code = 200
-    return lead_view(live, before, "duplicate")
+    return answer(lead_view(live, before, "duplicate"), 200)
 
 
 @router.get("/{lead_id}", response_model=LeadView)
 def read_lead(lead_id: str, request: Request,
               token: StoredToken = allow("integrator", "agent", "concierge", "admin",
-                                         "support")) -> LeadView:
+                                         "support")) -> Response:
     """A lead: its state, owner, offers, queue, and the explanation as text and JSON."""
     live = live_of(request)
-    return lead_view(live, found_lead(live, token, lead_id))
+    return answer(lead_view(live, found_lead(live, token, lead_id)), 200)
 
 
 FILTERS = {"source": "sources", "channel": "channels", "entry": "entries",
@@ -151,7 +206,11 @@ def list_leads(request: Request,
     """Leads in arrival order, filtered as ``rulekit leads`` filters them; an agent sees
     only leads assigned or offered to them."""
     live = live_of(request)
-    given = locals()
+    given = {"source": source, "channel": channel, "entry": entry,
+             "inquiry_type": inquiry_type, "activity": activity, "status": status,
+             "assignee": assignee, "queue": queue, "contact_status": contact_status,
+             "lead_status": lead_status, "owner": owner}
+    assert given.keys() == FILTERS.keys()
     criteria: dict[str, tuple[str, ...]] = {}
     errors = []
     for name, field in FILTERS.items():
@@ -165,8 +224,6 @@ def list_leads(request: Request,
         raise Problem(422, "; ".join(e["message"] for e in errors), code="invalid-input",
                       errors=errors)
     wanted = LeadFilter(**criteria)  # type: ignore[arg-type]
-    from rulekit.leadsearch import matches
-
     items: list[dict[str, Any]] = []
     seen = 0
     more = False

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from itsdangerous import BadSignature, URLSafeSerializer
 
+from rulekit.notify.links import WORK, BadLink, NoSigningKey, offer_links, read
 from rulekit.service.auth import allow
 from rulekit.service.leads import live_of
 from rulekit.service.offers import MESSAGES, answer, find_offer
@@ -23,41 +22,14 @@ from rulekit.service.problems import Problem
 
 router = APIRouter(prefix="/links", tags=["links"])
 
-ACTIONS = ("accept", "decline")
-#: How long a link of an offer without a deadline stays valid (seconds).
-NO_DEADLINE_TTL = 7 * 24 * 3600
-
-
-def _serializer(key: str) -> URLSafeSerializer:
-    if not key:
-        raise Problem(503, "this service has no signing key: set RULEKIT_SIGNING_KEY",
-                      code="no-signing-key")
-    return URLSafeSerializer(key, salt="rulekit.offer-link")
-
-
-def sign(key: str, offer_id: str, agent: str, action: str,
-         deadline: datetime | None) -> str:
-    """The token of a link; it expires with the offer."""
-    assert action in ACTIONS
-    expires = int(deadline.timestamp()) if deadline else int(time.time()) + NO_DEADLINE_TTL
-    return str(_serializer(key).dumps({"o": offer_id, "a": agent, "x": action, "e": expires}))
-
-
-def offer_links(base_url: str, key: str, offer_id: str, agent: str,
-                deadline: datetime | None) -> dict[str, str]:
-    base = base_url.rstrip("/")
-    return {action: f"{base}/links/{sign(key, offer_id, agent, action, deadline)}"
-            for action in ACTIONS}
-
-
 def _read(key: str, token: str) -> dict[str, Any]:
     try:
-        data = _serializer(key).loads(token)
-    except BadSignature:
+        return read(key, token)
+    except NoSigningKey:
+        raise Problem(503, "this service has no signing key: set RULEKIT_SIGNING_KEY",
+                      code="no-signing-key") from None
+    except BadLink:
         raise Problem(404, "this link is not valid", code="bad-link") from None
-    if not isinstance(data, dict) or data.get("x") not in ACTIONS:
-        raise Problem(404, "this link is not valid", code="bad-link")
-    return data
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -70,11 +42,33 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                                      "Referrer-Policy": "no-referrer"})
 
 
+def _lead_page(live: Any, data: dict[str, Any]) -> HTMLResponse:
+    """The page of a "work with this lead" link: who the consumer is and where the lead is."""
+    if time.time() >= data["e"]:
+        return _page("This link has expired", "<p>Ask the office for the lead.</p>")
+    lead = live.store.get_lead(data["l"])
+    if lead is None:
+        raise Problem(404, "this link is not valid", code="bad-link")
+    state = live.store.get_state(lead.id)
+    person = lead.contact
+    rows = [("Lead", lead.id), ("Source", lead.source),
+            ("Inquiry", lead.inquiry_type or ""), ("Name", person.name or ""),
+            ("Email", person.email or ""), ("Phone", person.phone or ""),
+            ("Status", state.status if state else "received"),
+            ("Agent", (state.assignee or "") if state else ""),
+            ("Queue", (state.queue or "") if state else "")]
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                    for k, v in rows if v)
+    return _page(f"Lead {lead.id}", f"<table>{table}</table>")
+
+
 @router.get("/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, request: Request) -> HTMLResponse:
     """Shows what the link would do, with a button; changes nothing."""
     data = _read(request.app.state.config.signing_key, token)
     live = live_of(request)
+    if data["x"] == WORK:
+        return _lead_page(live, data)
     offer = find_offer(live, data["o"])
     if time.time() >= data["e"] or offer.status != "open":
         result = "expired" if time.time() >= data["e"] or offer.status == "expired" \
@@ -94,6 +88,8 @@ def act(token: str, request: Request) -> HTMLResponse:
     """Does what the link says, once; the page says plainly what happened."""
     data = _read(request.app.state.config.signing_key, token)
     live = live_of(request)
+    if data["x"] == WORK:
+        return _page("This link only shows the lead", "<p>Nothing was changed.</p>", 409)
     offer = find_offer(live, data["o"])
     if time.time() >= data["e"]:
         return _page(MESSAGES["expired"], "<p>There is nothing to do.</p>", 409)

@@ -33,6 +33,15 @@ class _StoreGauges(Collector):
                  counts.timers_late),
                 ("rulekit_leads", "Leads in the store.", counts.leads)):
             yield GaugeMetricFamily(name, doc, value=value)
+        by_status = getattr(self.store, "delivery_counts", None)
+        if by_status is not None:
+            family = GaugeMetricFamily("rulekit_deliveries",
+                                       "Notification deliveries in the store, by status.",
+                                       labels=["status"])
+            found = by_status()
+            for status in ("pending", "sent", "dead"):
+                family.add_metric([status], found.get(status, 0))
+            yield family
 
 
 #: The variable naming the folder the processes of one service share their counts in.
@@ -52,10 +61,17 @@ class Metrics:
                                  ["method", "route", "status"], registry=own,
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1,
                                           2.5, 5, 10, 30))
+        self.deliveries = Counter("rulekit_delivery_attempts",
+                                  "Delivery attempts of notifications by this service, by "
+                                  "channel and result (sent, retried, dead).",
+                                  ["channel", "result"], registry=own)
         self.registry.register(_StoreGauges(store, late_after))
 
     def received(self, source: str, outcome: str) -> None:
         self.leads.labels(source[:100], outcome).inc()
+
+    def delivered(self, channel: str, result: str) -> None:
+        self.deliveries.labels(channel, result).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.latency.labels(method, route, str(status)).observe(seconds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -84,10 +84,47 @@ class ReassignIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, examples=["agent left the office"])
 
 
+_REASON = Field(min_length=1, max_length=500, description="Why: kept in the audit history.",
+                examples=["office meeting"])
+
+
+class EnabledIn(BaseModel):
+    enabled: bool = Field(description="false: the policy's leads wait in its disabled queue.")
+    reason: str = _REASON
+
+
+class CcIn(BaseModel):
+    cc: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        max_length=50, examples=[["manager@example.com"]],
+        description="Carbon-copy recipients of the rule's notifications (an empty list "
+                    "removes the copies): email addresses, agent ids or recipient roles.")
+    reason: str = _REASON
+
+
+class StatusIn(BaseModel):
+    status: Literal["active", "inactive"] = Field(
+        description="inactive: no more update requests go to the contact's owner.")
+    reason: str = _REASON
+
+
+class TransferIn(BaseModel):
+    from_agent: str = Field(min_length=1, max_length=200, examples=["a-avery-jones"])
+    to_agent: str = Field(min_length=1, max_length=200, examples=["a-blake-kim"])
+    contact: str | None = Field(
+        None, min_length=1, max_length=320, examples=["pat.buyer@example.com"],
+        description="Only this contact: an email, a phone, or a contact key (email:…, "
+                    "phone:…); otherwise every contact the agent owns.")
+    scope: str | None = Field(None, min_length=1, max_length=200, examples=["global"],
+                              description="Only this ownership scope (global, channel:<c>, "
+                                          "market:<mls>).")
+    reason: str = _REASON
+
+
 class ChangeView(BaseModel):
-    """An admin change: what it did and the version it activated."""
+    """An admin change: what it did, before → after, and the version it activated (none for
+    changes of live data: lead status, contact transfers)."""
 
     action: str
     before: Any
     after: Any
-    version: str
+    version: str | None = None

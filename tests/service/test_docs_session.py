@@ -34,6 +34,7 @@ def test_the_session_of_the_docs(tmp_path: Path) -> None:
     load(db)
     secrets = tokens(db, {"INTEGRATOR": ("integrator", None, ("charlotteproperty.com",)),
                           "ADMIN": ("admin", None, ()), "SUPPORT": ("support", None, ()),
+                          "CONCIERGE": ("concierge", None, ()),
                           "PARKER": ("agent", "a-parker-bell", ()),
                           "BLAKE": ("agent", "a-blake-kim", ())})
     with serving(db) as base:

@@ -3,10 +3,25 @@ agent refused, the explanation, an admin pausing an agent."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, closing
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
-from live_server import AGENTS, Live
+import pytest
+from live_server import AGENTS, LEADSTREET, Live, load, tokens
+from storage.storage_helpers import fresh_schema
+
+from rulekit.access import VerifiedTokens, create_token, revoke
+from rulekit.service import ServiceConfig, create_app
+from rulekit.storage.catalog import load_files
+from rulekit.storage.memory import MemoryStore
+from rulekit.storage.url import open_store
 
 _ids = itertools.count(1)
 
@@ -104,7 +119,8 @@ def test_a_paused_agent_is_skipped_by_the_next_leads(live: Live) -> None:
     assert paused not in offered
     assert len(offered) > 1
     audit = httpx.get(f"{live.base}/v1/admin/audit", headers=live.auth("support")).json()
-    assert any(e["action"].startswith(f"agent {paused} paused") and "on vacation" in e["actor"]
+    assert any(e["action"].startswith(f"agent {paused} paused")
+               and e["detail"]["reason"] == "on vacation" and e["actor"].startswith("admin token")
                for e in audit)
     back = httpx.put(f"{live.base}/v1/admin/agents/{paused}/paused",
                      json={"paused": False, "reason": "back"}, headers=live.auth("admin"))
@@ -141,3 +157,139 @@ def test_health_readiness_and_metrics(live: Live) -> None:
         in text
     assert "rulekit_offers_open" in text
     assert "rulekit_request_seconds_bucket" in text
+
+
+# -- the answer to an intake is what a read of the lead shows ------------------------------------
+def shapes(tag: str) -> list[dict[str, object]]:
+    """Leads of each LeadStreet policy: offered, assigned at once (listing, agent site,
+    import), queued as an ownership conflict."""
+    at = "2026-12-02T15:00:00+00:00"
+    return [
+        {"id": f"{tag}-web", "received_at": at, "source": "charlotteproperty.com",
+         "contact": {"email": f"{tag}.web@example.com"}},
+        {"id": f"{tag}-phone", "received_at": at, "source": "charlotteproperty.com",
+         "contact": {"phone": "704-555-0142"}},
+        {"id": f"{tag}-listing", "received_at": at, "source": "remax.com",
+         "inquiry_type": "listing", "office": "rmx-rock-hill",
+         "contact": {"email": f"{tag}.listing@example.com"},
+         "property": {"listing_id": "CMLS-4021977", "city": "Charlotte", "mls": "CMLS"}},
+        {"id": f"{tag}-site", "received_at": at, "source": "agent-site",
+         "site_owner": "a-kai-morgan", "contact": {"email": f"{tag}.site@example.com"},
+         "property": {"city": "Charlotte"}},
+        {"id": f"{tag}-import", "received_at": at, "source": "rims-import", "entry": "import",
+         "entered_by": "a-jordan-lee", "contact": {"email": f"{tag}.import@example.com"}},
+        {"id": f"{tag}-conflict", "received_at": at, "source": "leadstreet", "entry": "manual",
+         "entered_by": "a-jordan-lee", "contact": {"email": "pat.buyer@example.com"}},
+    ]
+
+
+def assert_answers_as_read(post: Callable[..., httpx.Response],
+                           get: Callable[..., httpx.Response], tag: str) -> None:
+    for body in shapes(tag):
+        made = post("/v1/leads", json=body)
+        assert made.status_code == 201, made.text
+        answered = made.json()
+        assert answered["outcome"] == "decided"
+        read = get(f"/v1/leads/{body['id']}")
+        assert read.status_code == 200, read.text
+        assert {**answered, "outcome": None} == read.json()
+
+
+def test_a_decided_lead_is_answered_as_a_read_shows_it(live: Live) -> None:
+    admin = live.auth("admin")
+    paused = "a-avery-jones"  # a change of the world that the explanations name
+    for flag, why in ((True, "at a closing"), (False, "back")):
+        change = httpx.put(f"{live.base}/v1/admin/agents/{paused}/paused",
+                           json={"paused": flag, "reason": why}, headers=admin)
+        assert change.status_code == 200, change.text
+    assert_answers_as_read(
+        lambda path, **kw: httpx.post(live.base + path, headers=admin, **kw),
+        lambda path: httpx.get(live.base + path, headers=live.auth("support")), "E")
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_each_store_answers_an_intake_as_a_read_shows_it(kind: str, tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        store: object | None = None
+        if kind == "memory":
+            store = MemoryStore()
+            assert load_files(store, LEADSTREET, LEADSTREET / "world.yaml", by="tests").ok
+            db = "memory://"
+            secret = create_token(store, "admin", by="tests",  # type: ignore[arg-type]
+                                  now=datetime.now(UTC))[1]
+        else:
+            db = (f"sqlite:///{tmp_path}/answers.db" if kind == "sqlite" else stack.enter_context(
+                fresh_schema(os.environ["RULEKIT_TEST_POSTGRES_DSN"], "answers")))
+            load(db)
+            secret = tokens(db, {"admin": ("admin", None, ())})["admin"]
+        app = create_app(ServiceConfig(db=db, worker=False), store=store)
+        stack.callback(app.state.live.stop)
+        loop = stack.enter_context(closing(asyncio.new_event_loop()))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                   headers={"Authorization": f"Bearer {secret}"})
+        stack.callback(lambda: loop.run_until_complete(client.aclose()))
+        assert_answers_as_read(
+            lambda path, **kw: loop.run_until_complete(client.post(path, **kw)),
+            lambda path: loop.run_until_complete(client.get(path)), kind)
+
+
+# -- tokens: remembered for a moment, revocation honoured --------------------------------------
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verified_token_is_remembered_for_its_ttl_only() -> None:
+    store = MemoryStore()
+    clock = Ticks()
+    tokens_ = VerifiedTokens(store, ttl=1.5, clock=clock)
+    when = datetime.now(UTC)
+    token, text = create_token(store, "support", by="tests", now=when)
+    assert tokens_.remembered(text) is None  # never verified yet
+    assert tokens_.verify(text) == token
+    assert tokens_.remembered(text) == token
+    assert revoke(store, token.token_id, "tests", when)
+    clock.now += 1.4
+    assert tokens_.verify(text) == token  # within the ttl: from memory
+    clock.now += 0.2
+    assert tokens_.remembered(text) is None
+    assert tokens_.verify(text) is None  # the store says revoked
+    assert tokens_.verify(text) is None
+    wrong = text[:-1] + ("A" if text[-1] != "A" else "B")
+    assert tokens_.verify(wrong) is None and tokens_.remembered(wrong) is None
+    assert tokens_.verify("not a token") is None
+    newer, newer_text = create_token(store, "admin", by="tests", now=when)
+    assert tokens_.verify(newer_text) == newer  # a new token works at once
+
+
+def test_a_ttl_of_zero_reads_the_store_every_time() -> None:
+    store = MemoryStore()
+    tokens_ = VerifiedTokens(store, ttl=0)
+    when = datetime.now(UTC)
+    token, text = create_token(store, "support", by="tests", now=when)
+    assert tokens_.verify(text) == token
+    assert tokens_.remembered(text) is None
+    assert revoke(store, token.token_id, "tests", when)
+    assert tokens_.verify(text) is None
+
+
+def test_a_revoked_token_is_refused_by_the_running_service(live: Live) -> None:
+    text = tokens(live.db, {"doomed": ("support", None, ())})["doomed"]
+    url = f"{live.base}/v1/admin/audit"
+    headers = {"Authorization": f"Bearer {text}"}
+    assert httpx.get(url, headers=headers).status_code == 200
+    store = open_store(live.db)
+    try:
+        token_id = text.split("_")[1]
+        assert revoke(store, token_id, "tests", datetime.now(UTC))
+    finally:
+        getattr(store, "close", lambda: None)()
+    # refused within the service's token_ttl (1 s): wait for it, bounded
+    deadline = time.monotonic() + 1.0 + 10.0
+    while (status := httpx.get(url, headers=headers).status_code) == 200 \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == 401
