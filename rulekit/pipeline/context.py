@@ -245,13 +245,15 @@ class Context:
                 out.append(name)
         return tuple(dict.fromkeys(out))
 
-    def notification(self, notify: Notify | None, **who: Any) -> None:
+    def notification(self, notify: Notify | None, *, offer_id: str | None = None,
+                     deadline: datetime | None = None, **who: Any) -> None:
         if notify is None:
             return
         variables = tuple((k, self.evaluate(e)) for k, e in notify.variables)
         to = self.recipients(notify.to, **who)
         cc = self.recipients(notify.cc, **who)
-        self.effects.append(SendNotification(notify.template, to, cc, notify.subject, variables))
+        self.effects.append(SendNotification(notify.template, to, cc, notify.subject, variables,
+                                             offer_id, deadline))
         subject = f" “{notify.subject}”" if notify.subject else ""
         self.trace.add("effect", f"Notification '{notify.template}'{subject} to "
                        f"{', '.join(to) or 'nobody'}" + (f", cc {', '.join(cc)}" if cc else ""),

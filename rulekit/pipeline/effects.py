@@ -73,11 +73,16 @@ class DropLead:
 
 @dataclass(frozen=True, slots=True)
 class SendNotification:
+    """A notification for the outbox: ``to`` and ``cc`` as the rule named them (agent ids,
+    addresses); ``offer_id`` and ``deadline`` of the offer it announces, if any."""
+
     template: str
     to: tuple[str, ...]
     cc: tuple[str, ...] = ()
     subject: str | None = None
     variables: tuple[tuple[str, Any], ...] = ()
+    offer_id: str | None = None
+    deadline: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

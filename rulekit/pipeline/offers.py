@@ -79,7 +79,7 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
                   data={"offer": offer_id, "agents": agents,
                         "deadline": None if deadline is None else deadline.isoformat(),
                         "mode": mode})
-    ctx.notification(notify, offered=agents)
+    ctx.notification(notify, offer_id=offer_id, deadline=deadline, offered=agents)
     return WAIT
 
 

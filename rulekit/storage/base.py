@@ -97,6 +97,8 @@ class OutboxMessage:
     variables: dict[str, Any]
     created_at: datetime
     sent_at: datetime | None
+    offer_id: str | None = None
+    deadline: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,3 +371,86 @@ class Access(Protocol):
 
     def schema_version(self) -> int:
         """The schema version of the store's data."""
+
+
+# -- deliveries ---------------------------------------------------------------------------------
+#: Delivery statuses: waiting for a (first or next) attempt, delivered, given up.
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """One recipient of an outbox message on one channel, as the dispatcher plans it."""
+
+    recipient: str  # as the rule named it: an agent id, or an address
+    role: str  # "to" or "cc"
+    channel: str  # "email", "webhook" or "log"
+    address: str  # the email address or the webhook URL ("" for the log)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery of an outbox message: its stable ``message_id`` (the email Message-ID, the
+    webhook id header) lets receivers drop the duplicates at-least-once delivery may make."""
+
+    delivery_id: int
+    outbox_id: int
+    lead_id: str
+    recipient: str
+    role: str
+    channel: str
+    address: str
+    message_id: str
+    status: str
+    attempts: int
+    due: datetime
+    last_error: str | None
+    sent_at: datetime | None
+
+
+def delivery_message_id(outbox_id: int, index: int) -> str:
+    """The stable id of the ``index``-th delivery of outbox message ``outbox_id``."""
+    return f"rk-{outbox_id}-{index}"
+
+
+class Deliveries(Protocol):
+    """Delivery state of the outbox, kept in the store so that it survives restarts.
+
+    * ``plan_deliveries`` turns one unsent outbox message into its deliveries and marks the
+      message sent (handed over), in one transaction; only one caller wins a message.
+    * ``claim_deliveries`` leases pending deliveries that are due and not leased (a lease that
+      ran out may be claimed by any process, the same one too: delivery is at least once).
+    * ``delivery_sent`` / ``delivery_failed`` end an attempt; a failed one is due again at
+      ``retry_at``, or dead when ``retry_at`` is ``None``.
+    """
+
+    def plan_deliveries(self, outbox_id: int, planned: Sequence[NewDelivery],
+                        now: datetime) -> bool:
+        """Store the deliveries of an unsent message and mark it sent; ``False`` (nothing
+        written) when it was planned already."""
+
+    def claim_deliveries(self, now: datetime, worker: str, lease: float,
+                         limit: int = 50) -> list[Delivery]:
+        """Lease up to ``limit`` pending deliveries due at ``now``, oldest first."""
+
+    def delivery_sent(self, delivery_id: int, at: datetime) -> None:
+        """Mark a delivery sent."""
+
+    def delivery_failed(self, delivery_id: int, error: str,
+                        retry_at: datetime | None) -> int:
+        """Count a failed attempt: pending again at ``retry_at``, or dead; the attempts."""
+
+    def deliveries(self, status: str | None = None,
+                   outbox_id: int | None = None) -> list[Delivery]:
+        """Deliveries (of one status, of one message), by id."""
+
+    def outbox_message(self, message_id: int) -> OutboxMessage | None:
+        """One outbox message."""
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries there are of each status."""
+
+    def requeue_delivery(self, delivery_id: int, now: datetime) -> bool:
+        """A dead (or pending) delivery due again at ``now``, its attempts reset; ``False``
+        for an unknown or sent delivery."""
+

@@ -37,15 +37,20 @@ from rulekit.pipeline.facts import StaticFacts, blank_contact, identity_key
 from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
     CONTACTS_TRANSFERRED,
+    DEAD,
     INBOX,
     LEAD_STATUS_SET,
+    PENDING,
     RETRY_HOLDER,
+    SENT,
     TOKEN_CREATED,
     TOKEN_REVOKED,
     Assignment,
     AuditEntry,
+    Delivery,
     DueTimer,
     LiveCounts,
+    NewDelivery,
     OutboxMessage,
     QueueItem,
     StaleState,
@@ -53,6 +58,7 @@ from rulekit.storage.base import (
     StoredRuleset,
     StoredToken,
     StoredWorld,
+    delivery_message_id,
     inbox_timer_id,
     lead_status_detail,
     token_created_detail,
@@ -123,7 +129,7 @@ def _trace_of_row(row: Row) -> Trace:
 def _message_of_row(row: Row) -> OutboxMessage:
     """An outbox message; its row keeps the variables as a tuple of (name, value) pairs."""
     return OutboxMessage(row[0], row[1], row[2], row[3], row[4], row[5], dict(row[6]),
-                         row[7], row[8])
+                         row[7], row[8], row[9], row[10])
 
 
 def contact_key_of(contact: Contact) -> str | None:
@@ -168,6 +174,8 @@ class MemoryStore:
         self._active: dict[str, str] = {}
         self._audit: list[AuditEntry] = []
         self._tokens: dict[str, tuple[StoredToken, str]] = {}  # token, hash of its secret
+        self._deliveries: dict[int, Delivery] = {}
+        self._delivery_leases: dict[int, tuple[str, datetime]] = {}
 
     # -- seeding ---------------------------------------------------------------------------
     def add_contacts(self, contacts: Sequence[Contact]) -> None:
@@ -277,7 +285,8 @@ class MemoryStore:
         elif isinstance(effect, SendNotification):
             self._outbox.append((
                 len(self._outbox) + 1, lead_id, effect.template, effect.to, effect.cc,
-                effect.subject, tuple(dict(effect.variables).items()), now, None))
+                effect.subject, tuple(dict(effect.variables).items()), now, None,
+                effect.offer_id, effect.deadline))
         elif isinstance(effect, AdvanceRotation):
             facts.rotations[effect.pool_key] = (effect.agent, effect.index)
         elif isinstance(effect, ReportConflict):
@@ -362,10 +371,94 @@ class MemoryStore:
         return [_message_of_row(m) for m in self._outbox
                 if not unsent_only or m[_MESSAGE_SENT_AT] is None]
 
+    # -- deliveries ------------------------------------------------------------------------
+    def plan_deliveries(self, outbox_id: int, planned: Sequence[NewDelivery],
+                        now: datetime) -> bool:
+        with self._lock:
+            index = outbox_id - 1
+            if not 0 <= index < len(self._outbox) or self._outbox[index][_MESSAGE_SENT_AT]:
+                return False
+            row = self._outbox[index]
+            self._outbox[index] = (*row[:_MESSAGE_SENT_AT], now, *row[_MESSAGE_SENT_AT + 1:])
+            for n, new in enumerate(planned, 1):
+                delivery_id = len(self._deliveries) + 1
+                self._deliveries[delivery_id] = Delivery(
+                    delivery_id, outbox_id, row[1], new.recipient, new.role, new.channel,
+                    new.address, delivery_message_id(outbox_id, n), PENDING, 0, now, None, None)
+            return True
+
+    def claim_deliveries(self, now: datetime, worker: str, lease: float,
+                         limit: int = 50) -> list[Delivery]:
+        with self._lock:
+            due = sorted((d for d in self._deliveries.values()
+                          if d.status == PENDING and d.due <= now),
+                         key=lambda d: (d.due, d.delivery_id))
+            claimed = []
+            for delivery in due:
+                holder = self._delivery_leases.get(delivery.delivery_id)
+                if holder and holder[1] > now:
+                    continue
+                self._delivery_leases[delivery.delivery_id] = (
+                    worker, now + timedelta(seconds=lease))
+                claimed.append(delivery)
+                if len(claimed) >= limit:
+                    break
+            return claimed
+
+    def delivery_sent(self, delivery_id: int, at: datetime) -> None:
+        with self._lock:
+            found = self._deliveries.get(delivery_id)
+            if found is not None:
+                self._deliveries[delivery_id] = replace(found, status=SENT, sent_at=at)
+                self._delivery_leases.pop(delivery_id, None)
+
+    def delivery_failed(self, delivery_id: int, error: str,
+                        retry_at: datetime | None) -> int:
+        with self._lock:
+            found = self._deliveries.get(delivery_id)
+            if found is None or found.status != PENDING:
+                return 0
+            self._deliveries[delivery_id] = replace(
+                found, attempts=found.attempts + 1, last_error=error[:2000],
+                status=PENDING if retry_at is not None else DEAD,
+                due=retry_at if retry_at is not None else found.due)
+            self._delivery_leases.pop(delivery_id, None)
+            return found.attempts + 1
+
+    def deliveries(self, status: str | None = None,
+                   outbox_id: int | None = None) -> list[Delivery]:
+        with self._lock:
+            return [d for _, d in sorted(self._deliveries.items())
+                    if (status is None or d.status == status)
+                    and (outbox_id is None or d.outbox_id == outbox_id)]
+
+    def outbox_message(self, message_id: int) -> OutboxMessage | None:
+        with self._lock:
+            if 0 < message_id <= len(self._outbox):
+                return _message_of_row(self._outbox[message_id - 1])
+            return None
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self._lock:
+            counts: dict[str, int] = {}
+            for delivery in self._deliveries.values():
+                counts[delivery.status] = counts.get(delivery.status, 0) + 1
+            return counts
+
+    def requeue_delivery(self, delivery_id: int, now: datetime) -> bool:
+        with self._lock:
+            found = self._deliveries.get(delivery_id)
+            if found is None or found.status == SENT:
+                return False
+            self._deliveries[delivery_id] = replace(found, status=PENDING, due=now, attempts=0)
+            self._delivery_leases.pop(delivery_id, None)
+            return True
+
     def mark_sent(self, message_ids: Sequence[int], at: datetime) -> None:
         wanted = set(message_ids)
         with self._lock:
-            self._outbox = [(*m[:_MESSAGE_SENT_AT], at) if m[_MESSAGE_ID] in wanted else m
+            self._outbox = [(*m[:_MESSAGE_SENT_AT], at, *m[_MESSAGE_SENT_AT + 1:])
+                            if m[_MESSAGE_ID] in wanted else m
                             for m in self._outbox]
 
     def conflicts(self) -> list[ReportConflict]:

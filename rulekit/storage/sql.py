@@ -29,15 +29,20 @@ from rulekit.pipeline.facts import blank_contact
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
     CONTACTS_TRANSFERRED,
+    DEAD,
     INBOX,
     LEAD_STATUS_SET,
+    PENDING,
     RETRY_HOLDER,
+    SENT,
     TOKEN_CREATED,
     TOKEN_REVOKED,
     Assignment,
     AuditEntry,
+    Delivery,
     DueTimer,
     LiveCounts,
+    NewDelivery,
     OutboxMessage,
     QueueItem,
     StaleState,
@@ -45,6 +50,7 @@ from rulekit.storage.base import (
     StoredRuleset,
     StoredToken,
     StoredWorld,
+    delivery_message_id,
     inbox_timer_id,
     lead_status_detail,
     token_created_detail,
@@ -406,16 +412,110 @@ class SqlStore(ABC):
                     tx.all(sql + " WHERE queue = ? ORDER BY seq", (queue,)))
         return [QueueItem(r[0], r[1], r[2], read_instant(r[3])) for r in rows]
 
-    def outbox(self, *, unsent_only: bool = False) -> list[OutboxMessage]:
+    def outbox(self, *, unsent_only: bool = False,
+               only: int | None = None) -> list[OutboxMessage]:
         sql = ("SELECT id, lead_id, template, recipients, cc, subject, variables, created_at,"
-               " sent_at FROM outbox" + (" WHERE sent_at IS NULL" if unsent_only else "")
-               + " ORDER BY id")
+               " sent_at, offer_id, deadline FROM outbox"
+               + (" WHERE sent_at IS NULL" if unsent_only else "")
+               + (" WHERE id = ?" if only is not None else "") + " ORDER BY id")
         with self.reading() as tx:
-            rows = tx.all(sql)
+            rows = tx.all(sql, () if only is None else (only,))
         return [OutboxMessage(int(r[0]), r[1], r[2], tuple(json.loads(r[3])),
                               tuple(json.loads(r[4])), r[5], json.loads(r[6]),
-                              read_instant(r[7]), read_optional_instant(r[8]))
+                              read_instant(r[7]), read_optional_instant(r[8]), r[9],
+                              read_optional_instant(r[10]))
                 for r in rows]
+
+    # -- deliveries ------------------------------------------------------------------------
+    _DELIVERY_COLUMNS = ("id, outbox_id, lead_id, recipient, role, channel, address, message_id,"
+                         " status, attempts, due, last_error, sent_at")
+
+    @staticmethod
+    def _delivery_of_row(r: Sequence[Any]) -> Delivery:
+        return Delivery(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                        int(r[9]), read_instant(r[10]), r[11], read_optional_instant(r[12]))
+
+    def plan_deliveries(self, outbox_id: int, planned: Sequence[NewDelivery],
+                        now: datetime) -> bool:
+        """The conditional ``UPDATE`` decides the one caller that plans the message."""
+        at = instant(now)
+        with self.writing() as tx:
+            if not tx.run("UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                          (at, outbox_id)):
+                return False
+            lead = tx.one("SELECT lead_id FROM outbox WHERE id = ?", (outbox_id,))
+            assert lead is not None
+            for index, new in enumerate(planned, 1):
+                tx.run("INSERT INTO deliveries (outbox_id, lead_id, recipient, role, channel,"
+                       " address, message_id, status, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (outbox_id, lead[0], new.recipient, new.role, new.channel, new.address,
+                        delivery_message_id(outbox_id, index), PENDING, at))
+            return True
+
+    def claim_deliveries(self, now: datetime, worker: str, lease: float,
+                         limit: int = 50) -> list[Delivery]:
+        at = instant(now)
+        until = at + timedelta(seconds=lease)
+        claimable = "status = ? AND due <= ? AND (leased_by IS NULL OR leased_until <= ?)"
+        with self.writing() as tx:
+            rows = tx.all(f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries WHERE {claimable}"
+                          f" ORDER BY due, id LIMIT ? {self.dialect.lock_due}",
+                          (PENDING, at, at, limit))
+            claimed = []
+            for row in rows:
+                if tx.run("UPDATE deliveries SET leased_by = ?, leased_until = ?"
+                          f" WHERE id = ? AND {claimable}",
+                          (worker, until, row[0], PENDING, at, at)):
+                    claimed.append(self._delivery_of_row(row))
+            return claimed
+
+    def delivery_sent(self, delivery_id: int, at: datetime) -> None:
+        with self.writing() as tx:
+            tx.run("UPDATE deliveries SET status = ?, sent_at = ?, leased_by = NULL,"
+                   " leased_until = NULL WHERE id = ?", (SENT, instant(at), delivery_id))
+
+    def delivery_failed(self, delivery_id: int, error: str,
+                        retry_at: datetime | None) -> int:
+        with self.writing() as tx:
+            row = tx.one("UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
+                         " status = ?, due = COALESCE(?, due), leased_by = NULL,"
+                         " leased_until = NULL WHERE id = ? AND status = ? RETURNING attempts",
+                         (error[:2000], PENDING if retry_at is not None else DEAD,
+                          None if retry_at is None else instant(retry_at), delivery_id,
+                          PENDING))
+        return 0 if row is None else int(row[0])
+
+    def deliveries(self, status: str | None = None,
+                   outbox_id: int | None = None) -> list[Delivery]:
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if outbox_id is not None:
+            where.append("outbox_id = ?")
+            params.append(outbox_id)
+        sql = f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries" + (
+            " WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        with self.reading() as tx:
+            rows = tx.all(sql, params)
+        return [self._delivery_of_row(r) for r in rows]
+
+    def outbox_message(self, message_id: int) -> OutboxMessage | None:
+        found = self.outbox(only=message_id)
+        return found[0] if found else None
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        return {str(status): int(count) for status, count in rows}
+
+    def requeue_delivery(self, delivery_id: int, now: datetime) -> bool:
+        with self.writing() as tx:
+            return bool(tx.run("UPDATE deliveries SET status = ?, due = ?, attempts = 0,"
+                               " leased_by = NULL, leased_until = NULL"
+                               " WHERE id = ? AND status <> ?",
+                               (PENDING, instant(now), delivery_id, SENT)))
 
     def mark_sent(self, message_ids: Sequence[int], at: datetime) -> None:
         sent = instant(at)

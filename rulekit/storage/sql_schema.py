@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The schema version this rulekit writes and reads.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 GLOBAL = "global"
 
@@ -209,8 +209,35 @@ CREATE INDEX contact_owners_by_agent ON contact_owners (agent);
 CREATE INDEX offers_open ON offers (seq) WHERE status = 'open'
 """
 
+# Version 6: notifications delivered — an outbox message keeps the offer it announces (and its
+# deadline); each message becomes one delivery per recipient and channel, with a stable message
+# id, retried with backoff until sent or dead.  Rows are never deleted.
+_V6 = """
+ALTER TABLE outbox ADD COLUMN offer_id TEXT;
+ALTER TABLE outbox ADD COLUMN deadline {instant};
+CREATE TABLE deliveries (
+    id           {auto_id},
+    outbox_id    BIGINT NOT NULL REFERENCES outbox (id),
+    lead_id      TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    address      TEXT NOT NULL,
+    message_id   TEXT NOT NULL UNIQUE,
+    status       TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    due          {instant} NOT NULL,
+    leased_by    TEXT,
+    leased_until {instant},
+    last_error   TEXT,
+    sent_at      {instant}
+);
+CREATE INDEX deliveries_pending ON deliveries (due, id) WHERE status = 'pending';
+CREATE INDEX deliveries_by_outbox ON deliveries (outbox_id)
+"""
+
 #: Migration steps: ``MIGRATIONS[n - 1]`` takes the schema from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -129,7 +129,7 @@ def statements(dialect: Dialect) -> Statements:
         cancel_timer="DELETE FROM timers WHERE id = ?",
         queue_item="INSERT INTO queue_items (lead_id, queue, reason, at) VALUES (?, ?, ?, ?)",
         outbox="INSERT INTO outbox (lead_id, template, recipients, cc, subject, variables,"
-        f" created_at) VALUES (?, ?, {j}, {j}, ?, {j}, ?)",
+        f" created_at, offer_id, deadline) VALUES (?, ?, {j}, {j}, ?, {j}, ?, ?, ?)",
         # one statement: a pool's first turn inserts the cursor; later turns move it only if
         # it is still where the decision read it (rows are never deleted, so a cursor read as
         # missing is missing or was inserted since — then 0 rows change)
@@ -187,7 +187,9 @@ def _effect_writes(sql: Statements, stamp: Stamp, writes: list[Write], lead_id: 
         add((sql.timer, (effect.timer_id, lead_id, stamp(effect.due), effect.purpose), None))
     elif isinstance(effect, SendNotification):
         add((sql.outbox, (lead_id, effect.template, encode_json(effect.to), encode_json(effect.cc),
-                          effect.subject, encode_json(dict(effect.variables)), at), None))
+                          effect.subject, encode_json(dict(effect.variables)), at,
+                          effect.offer_id,
+                          None if effect.deadline is None else stamp(effect.deadline)), None))
     elif isinstance(effect, AssignLead):
         add((sql.assignment, (lead_id, effect.agent, effect.how, at, effect.rule), None))
         loads[effect.agent] = loads.get(effect.agent, 0) + 1

@@ -282,7 +282,7 @@ def test_live_counts(backend: Backend, rules_dir: Any) -> None:
 
 
 def test_the_memory_store_has_the_current_schema_version() -> None:
-    assert MemoryStore().schema_version() == SCHEMA_VERSION == 5
+    assert MemoryStore().schema_version() == SCHEMA_VERSION == 6
 
 
 # -- upgrading a version-4 database --------------------------------------------------------------
@@ -301,7 +301,8 @@ def _run_raw(backend: Backend, statements: list[tuple[str, tuple[Any, ...]]]) ->
 
 def test_a_version_4_store_is_upgraded_with_its_data(durable: Backend) -> None:
     dialect = SQLITE if durable.kind == "sqlite" else POSTGRES
-    assert upgrade_statements(dialect, 4) == migration_statements(dialect, 5)
+    assert upgrade_statements(dialect, 4) == [
+        *migration_statements(dialect, 5), *migration_statements(dialect, 6)]
     at: Any = T0.isoformat(timespec="microseconds") if durable.kind == "sqlite" else T0
     old = lead("L-old")
     j = dialect.json_param
@@ -322,7 +323,7 @@ def test_a_version_4_store_is_upgraded_with_its_data(durable: Backend) -> None:
          (at, '{"ruleset": "v0"}')),
     ])
     store = durable.open()
-    assert store.schema_version() == SCHEMA_VERSION == 5
+    assert store.schema_version() == SCHEMA_VERSION == 6
     assert store.get_lead("L-old") == old
     assert [(e.actor, e.action, e.detail) for e in store.audit()] == [
         ("ana", "load", {"ruleset": "v0"})]

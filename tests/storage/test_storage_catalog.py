@@ -153,7 +153,7 @@ def test_a_worker_needs_something_loaded(durable: Backend) -> None:
 
 def test_schema_has_the_catalog(durable: Backend) -> None:
     store: Any = durable.open()
-    assert store.schema_version() == SCHEMA_VERSION == 5
+    assert store.schema_version() == SCHEMA_VERSION == 6
     assert store.active_versions() == {} and store.audit() == []
 
 

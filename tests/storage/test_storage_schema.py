@@ -116,7 +116,7 @@ def test_an_older_store_is_upgraded_with_its_data(durable: Backend) -> None:
           ("L-old:t1", "L-old", T0.isoformat(timespec="microseconds") if
            durable.kind == "sqlite" else T0, "hold")])
     store = durable.open()
-    assert store.schema_version() == SCHEMA_VERSION == 5
+    assert store.schema_version() == SCHEMA_VERSION == 6
     assert store.get_lead("L-old") == old_lead
     assert store.ruleset_version("L-old") == "v0"
     assert [t.timer_id for t in store.claim_due_timers(T0 + timedelta(hours=1), "w", 30)] == [
