@@ -130,6 +130,7 @@ CODES: dict[str, CodeInfo] = _catalogue(
     CodeInfo("RK312", "a lead can leave the policy unrouted"),
     CodeInfo("RK313", "name not in the world"),
     CodeInfo("RK314", "world names not checked", W),
+    CodeInfo("RK315", "recipient cannot be notified"),
     # 4xx: calendars and time
     CodeInfo("RK401", "unknown time zone"),
     CodeInfo("RK402", "unknown holiday country or region"),
@@ -138,6 +139,12 @@ CODES: dict[str, CodeInfo] = _catalogue(
     CodeInfo("RK405", "invalid time or interval"),
     CodeInfo("RK406", "invalid cron expression"),
     CodeInfo("RK407", "invalid date"),
+    # 5xx: notification templates
+    CodeInfo("RK501", "template syntax error"),
+    CodeInfo("RK502", "unknown template variable or field"),
+    CodeInfo("RK503", "unknown notification template"),
+    CodeInfo("RK504", "incomplete notification template"),
+    CodeInfo("RK505", "misnamed template file", W),
 )
 
 

@@ -1,4 +1,4 @@
-"""The domain model: leads, contacts, agents, offices, teams, listings.
+"""The domain model: leads, contacts, agents, staff, offices, teams, listings.
 
 These pydantic models are the single source of truth for the data rulekit routes.  The lead
 payload JSON Schema (``schemas/lead.schema.json``) is generated from :class:`Lead`, and the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -22,6 +22,28 @@ LEAD_END = datetime(2201, 1, 1, tzinfo=UTC)
 #: Characters no store can keep in text: NUL (PostgreSQL refuses it in text and JSONB) and
 #: lone surrogates (not encodable as UTF-8).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: A URL notifications can be posted to: ``https://`` with a host (no user name or password in
+#: it), or plain ``http://`` to this machine only (``localhost``, ``127.0.0.1``: a local relay,
+#: a test receiver).
+WEBHOOK_URL = re.compile(
+    r"^(?:https://[^\s/?#@:]+|http://(?:localhost|127\.0\.0\.1))(?::[0-9]{1,5})?(?:[/?#]\S*)?$")
+#: The name of an environment variable (upper case, as the service's variables are).
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+
+_WEBHOOK_DOC = ("The URL notifications are posted to, as signed JSON: https, or http to "
+                "localhost or 127.0.0.1 only.")
+_SECRET_ENV_DOC = ("The name of the environment variable that holds the webhook's signing "
+                   "secret (upper-case letters, digits and '_'), never the secret itself. "
+                   "Default: RULEKIT_WEBHOOK_SECRET.")
+_WEBHOOK_EXAMPLE = "https://crm.example.com/hooks/rulekit"
+_SECRET_ENV_EXAMPLE = "RULEKIT_WEBHOOK_SECRET_CRM"
+#: A webhook URL (see :data:`WEBHOOK_URL`); the pattern's branch of the schema carries the
+#: description, so that a URL that does not match is reported with it.
+WebhookUrl = Annotated[str, Field(pattern=WEBHOOK_URL.pattern, description=_WEBHOOK_DOC,
+                                  examples=[_WEBHOOK_EXAMPLE])]
+#: The name of the environment variable holding a webhook's secret (see :data:`ENV_NAME`).
+SecretEnvName = Annotated[str, Field(pattern=ENV_NAME.pattern, description=_SECRET_ENV_DOC,
+                                     examples=[_SECRET_ENV_EXAMPLE])]
 
 
 def _character_error(loc: tuple[str | int, ...], text: str, char: str,
@@ -244,6 +266,30 @@ class Agent(_Model):
                                  examples=["evenings"])
     capacity: int | None = Field(None, ge=0, description="Maximum open leads; none for no limit.",
                                  examples=[25])
+    webhook: WebhookUrl | None = Field(None, description=_WEBHOOK_DOC,
+                                       examples=[_WEBHOOK_EXAMPLE])
+    webhook_secret_env: SecretEnvName | None = Field(None, description=_SECRET_ENV_DOC,
+                                                     examples=[_SECRET_ENV_EXAMPLE])
+
+
+class Staff(_Model):
+    """Someone of the brokerage who is told about leads but never routed them: an office
+    admin, a manager, a lead desk.  Notifications name them by id, as they name agents."""
+
+    id: str = Field(..., min_length=1, description="Staff id, unlike every agent id.",
+                    examples=["s-office-admin"])
+    name: str = Field("", description="Display name.", examples=["Morgan Hale"])
+    email: str | None = Field(None, description="Notification address.",
+                              examples=["office-admin@remax-executive.example"])
+    webhook: WebhookUrl | None = Field(None, description=_WEBHOOK_DOC,
+                                       examples=[_WEBHOOK_EXAMPLE])
+    webhook_secret_env: SecretEnvName | None = Field(None, description=_SECRET_ENV_DOC,
+                                                     examples=[_SECRET_ENV_EXAMPLE])
+    offices: list[str] = Field(default_factory=list, description="Ids of the offices they work "
+                               "for.", examples=[["rmx-ballantyne"]])
+    roles: list[str] = Field(default_factory=list,
+                             description="Free words for what they do (manager, office-admin, "
+                             "lead-desk, ...).", examples=[["office-admin", "manager"]])
 
 
 class Office(_Model):

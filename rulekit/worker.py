@@ -6,7 +6,8 @@ Each iteration
    rule set routes new leads; leads in flight keep theirs, compiled from the store on demand);
 2. fires the timers due now through :meth:`Engine.tick` (leased to this worker for
    ``lease`` seconds; a crashed worker's timers are claimed by another once the lease ends);
-3. hands unsent notifications to the notifier;
+3. hands unsent notifications to the notifier — unless ``deliver=False``: the delivery loop
+   (:mod:`rulekit.notify.dispatch`) then delivers them in a thread of its own;
 4. sleeps until the next timer is due or ``poll`` seconds have passed, whichever is first.
 
 :meth:`Worker.stop` (SIGTERM / SIGINT in :meth:`Worker.run`) lets the current iteration
@@ -58,7 +59,7 @@ class Worker:
 
     def __init__(self, store: Any, *, name: str | None = None, poll: float = 5.0,
                  lease: float = 60.0, limit: int = 100, clock: Clock | None = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, deliver: bool = True) -> None:
         self.store = store
         self.name = name or default_name()
         self.poll = poll
@@ -66,6 +67,7 @@ class Worker:
         self.limit = limit
         self.clock: Clock = clock or SystemClock()
         self.notifier = notifier
+        self.deliver = deliver
         self.engine: Engine | None = None
         self.versions: dict[str, str] = {}
         self._stop = threading.Event()
@@ -114,7 +116,7 @@ class Worker:
         assert engine is not None
         now = self.clock.now()
         fired = len(engine.tick(now, worker=self.name, lease=self.lease, limit=self.limit))
-        delivered = engine.deliver()
+        delivered = engine.deliver() if self.deliver else 0
         next_due = self.store.next_timer_due()
         if fired or delivered:
             log.info("%s: fired %d timers, delivered %d notifications", self.name, fired,

@@ -1,4 +1,4 @@
-"""The world: offices, teams, agents, listings, known contacts and agents' calendars.
+"""The world: offices, teams, agents, staff, listings, known contacts and agents' calendars.
 
 A :class:`World` is immutable and indexed so that a pool touches only the agents it could hold
 (by office, team, tag, MLS, ZIP, city), never every agent of the brokerage.
@@ -13,7 +13,7 @@ from datetime import UTC, tzinfo
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rulekit.model import Agent, Contact, Listing, Office, Team
+from rulekit.model import Agent, Contact, Listing, Office, Staff, Team
 
 if TYPE_CHECKING:
     from rulekit.calendars import Calendar
@@ -36,7 +36,9 @@ def _index(pairs: Iterable[tuple[str, str]]) -> Index:
 
 @dataclass(frozen=True)
 class World:
-    """Agents, offices, teams, listings and contacts by id, with the indexes pools use."""
+    """Agents, offices, teams, listings, contacts and staff by id, with the indexes pools
+    use.  Staff are never routed leads; notifications name them by id, as they name agents
+    (their ids are unlike every agent id)."""
 
     name: str
     agents: Mapping[str, Agent]
@@ -48,6 +50,7 @@ class World:
     #: The brokerage's time zone (an IANA name), in which people are shown times; ``None``:
     #: see :func:`brokerage_zone`.
     timezone: str | None = None
+    staff: Mapping[str, Staff] = field(default_factory=dict)
     by_office: Index = field(default_factory=dict, init=False)
     by_team: Index = field(default_factory=dict, init=False)
     by_tag: Index = field(default_factory=dict, init=False)
@@ -126,7 +129,7 @@ class World:
               teams: Iterable[Team] = (), listings: Iterable[Listing] = (),
               contacts: Iterable[Contact] = (),
               calendars: Mapping[str, Calendar] | None = None,
-              timezone: str | None = None) -> World:
+              timezone: str | None = None, staff: Iterable[Staff] = ()) -> World:
         return cls(
             name=name,
             agents={a.id: a for a in agents},
@@ -136,12 +139,17 @@ class World:
             contacts={c.id: c for c in contacts},
             calendars=dict(calendars or {}),
             timezone=timezone,
+            staff={s.id: s for s in staff},
         )
 
     def agent_name(self, agent_id: str) -> str:
         """The agent's display name, or the id when the world gives none."""
         agent = self.agents.get(agent_id)
         return agent.name if agent is not None and agent.name else agent_id
+
+    def person(self, person_id: str) -> Agent | Staff | None:
+        """The agent, else the staff member, with this id (``None`` for neither)."""
+        return self.agents.get(person_id) or self.staff.get(person_id)
 
 
 # -- the brokerage's time zone ---------------------------------------------------------------

@@ -30,6 +30,7 @@ COMMANDS = {
     "migrate": ("rulekit.cli.migrate", "create or upgrade a store's schema (--db URL)"),
     "serve": ("rulekit.cli.serve", "serve the HTTP API and run the worker loop (--db URL)"),
     "token": ("rulekit.cli.token", "create, revoke and list bearer tokens (--db URL)"),
+    "outbox": ("rulekit.cli.outbox", "list notification deliveries; retry dead ones (--db URL)"),
     "schema": ("rulekit.cli.schema", "print a JSON Schema (rulefile, world, lead, calendar)"),
 }
 

@@ -3,8 +3,11 @@ the live service (FastAPI under uvicorn).  By default each process also runs the
 so one command gives a live system; several ``serve`` and ``worker`` processes on one
 PostgreSQL behave as one system.  SIGTERM finishes in-flight requests and the worker's batch.
 
-One-click links are signed with ``RULEKIT_SIGNING_KEY``; without it a random key is made for
-this run (links then stop working when it ends) and a warning says so.
+Notifications are delivered by a delivery loop beside the worker loop, configured by
+``RULEKIT_SMTP_URL``, ``RULEKIT_MAIL_FROM``, ``RULEKIT_BASE_URL`` and ``RULEKIT_TEMPLATES``
+(docs/notifications.md).  One-click links are signed with ``RULEKIT_SIGNING_KEY``; without it
+a random key is made for this run (links then stop working when it ends) and a warning says
+so.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from rulekit.notify.dispatch import ENV_FROM, ENV_SMTP
+from rulekit.notify.smtp import SmtpConfig
 from rulekit.storage.redact import RedactingFormatter, redact_url
 from rulekit.storage.url import StoreOpenError, open_store_or_explain
 
@@ -63,6 +68,13 @@ def main(argv: Sequence[str]) -> int:
                                             urls=(args.db,)))
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         handlers=[handler], force=True)
+    smtp = os.environ.get(ENV_SMTP)
+    if smtp:
+        try:  # a malformed URL stops here, not in each server process
+            SmtpConfig.from_url(smtp, sender=os.environ.get(ENV_FROM) or None)
+        except ValueError as exc:  # the message never holds the password
+            print(f"rulekit serve: {ENV_SMTP}: {exc}", file=sys.stderr)
+            return 2
     try:  # create or upgrade the schema once, before any server process starts
         store = open_store_or_explain(args.db)
     except StoreOpenError as exc:

@@ -1,5 +1,9 @@
 """``rulekit validate PATH…``: check rule and world files, report every problem at once.
 
+Beside what :func:`rulekit.config.project.check_paths` checks, each folder of rule files has
+its notification templates checked (:func:`template_problems`): its ``templates/`` folder, and
+the ``template:`` of every notification of its rules.
+
 ``rulekit validate --changed FILE…`` is the mode for hooks (pre-commit) that pass the files a
 commit changes, whatever they are: it picks the rulekit documents among them and validates
 each one together with its whole policy folder (see :func:`changed_folders`).
@@ -15,9 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rulekit.cli.render import render_github, render_json, render_text, summary
-from rulekit.config.load import MAX_WORLD_FILE_BYTES, load_file
-from rulekit.config.project import YAML_SUFFIXES, check_paths, find_files
-from rulekit.errors import Diagnostic, LoadError, Severity
+from rulekit.config.lint import notify_templates
+from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
+from rulekit.config.project import (
+    YAML_SUFFIXES,
+    CheckResult,
+    check_paths,
+    document_kind,
+    find_files,
+)
+from rulekit.errors import Diagnostic, DiagnosticSink, LoadError, Severity
+from rulekit.notify.templates import check_templates, template_files
 
 #: A top-level ``rulekit:`` key (plain or quoted, also as the first key of a flow mapping): the
 #: mark of a rulekit document.  Keys of nested mappings are indented, so they do not match.
@@ -113,6 +125,22 @@ def changed_folders(paths: Sequence[str], max_bytes: int | None = None
     return list(chosen.values()), len(yaml_files), missing
 
 
+def template_problems(result: CheckResult) -> tuple[list[Diagnostic], int]:
+    """The problems of the notification templates of each folder of rule files checked: its
+    ``templates/`` and the templates its rules name (see
+    :func:`rulekit.notify.templates.check_templates`); and how many template files it read."""
+    folders: dict[str, list[Document]] = {}
+    for doc in result.documents.values():
+        if document_kind(doc, DiagnosticSink()) == "rulefile":
+            folders.setdefault(str(Path(doc.path).parent), []).append(doc)
+    problems: list[Diagnostic] = []
+    files = 0
+    for folder, docs in folders.items():
+        problems.extend(check_templates(Path(folder), notify_templates(docs)))
+        files += len(template_files(Path(folder)))
+    return problems, files
+
+
 def read_line(path: str, line: int, max_bytes: int = 1 << 20) -> str | None:
     """Line ``line`` of a file that could not be loaded (for its caret excerpt)."""
     try:
@@ -168,7 +196,8 @@ def main(argv: Sequence[str]) -> int:
         result.diagnostics = sorted([*missing, *result.diagnostics], key=Diagnostic.sort_key)
     else:
         result = check_paths(args.paths, max_bytes=args.max_file_bytes, horizon_from=today)
-    diags: list[Diagnostic] = result.diagnostics
+    templates, template_count = template_problems(result)
+    diags: list[Diagnostic] = sorted([*result.diagnostics, *templates], key=Diagnostic.sort_key)
 
     def source_line(path: str, line: int) -> str | None:
         doc = result.documents.get(path)
@@ -185,7 +214,8 @@ def main(argv: Sequence[str]) -> int:
         if diags:
             print(render_text(diags, source_line, limit=args.max_problems))
         if not args.quiet:
-            print(summary(diags, len(result.files)), file=sys.stderr if diags else sys.stdout)
+            print(summary(diags, len(result.files) + template_count),
+                  file=sys.stderr if diags else sys.stdout)
     failing = [d for d in diags
                if d.severity is Severity.ERROR or args.warnings_as_errors]
     return 1 if failing else 0

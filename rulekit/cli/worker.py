@@ -1,5 +1,11 @@
 """``rulekit worker --db URL``: fire due timers and deliver notifications, until stopped.
 
+Notifications are delivered by the delivery loop (:mod:`rulekit.notify.dispatch`) in a thread
+of its own, configured by the environment: ``RULEKIT_SMTP_URL`` (``smtp://user:pass@host:587
+?starttls=1``; without it email is written to the log), ``RULEKIT_MAIL_FROM``,
+``RULEKIT_BASE_URL`` and ``RULEKIT_SIGNING_KEY`` (for the links), ``RULEKIT_TEMPLATES`` (a
+folder of template overrides).
+
 SIGTERM or SIGINT finishes the current batch and exits 0.  ``--once`` runs one iteration
 (for tests and cron) and exits 1 if the store has no active rule set and world.  A SQLite file
 that does not exist is refused (exit 1: most likely a typo) unless ``--create`` is given; the
@@ -13,7 +19,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from rulekit.engine import LogNotifier
+from rulekit.notify.dispatch import ENV_SMTP, DeliveryConfig, following_dispatcher
 from rulekit.storage.redact import RedactingFormatter, redact_url
 from rulekit.storage.url import StoreOpenError, missing_sqlite_file, open_store_or_explain
 from rulekit.worker import NothingLoaded, Worker, default_name
@@ -72,10 +78,14 @@ def main(argv: Sequence[str]) -> int:
     except StoreOpenError as exc:
         print(f"rulekit worker: {exc}", file=sys.stderr)
         return 1
-    notifier = LogNotifier(lambda line: logging.getLogger("rulekit.notify").info(
-        "%s: %s", name, line))
+    try:
+        config = DeliveryConfig.from_environment(lease=max(args.lease, 1.0))
+        dispatcher = following_dispatcher(store, config, name=f"{name}:delivery")
+    except ValueError as exc:  # a malformed RULEKIT_SMTP_URL (the message hides a password)
+        print(f"rulekit worker: {ENV_SMTP}: {exc}", file=sys.stderr)
+        return 2
     worker = Worker(store, name=name, poll=args.poll, lease=args.lease, limit=args.batch,
-                    notifier=notifier)
+                    deliver=False)
     try:
         if args.once:
             try:
@@ -83,9 +93,17 @@ def main(argv: Sequence[str]) -> int:
             except NothingLoaded as exc:
                 print(f"rulekit worker: {exc}", file=sys.stderr)
                 return 1
-            print(f"fired {result.fired} timers, delivered {result.delivered} notifications")
+            tally = dispatcher.run_once()
+            print(f"fired {result.fired} timers, delivered {tally.sent} notifications"
+                  + (f" ({tally.retried} to retry, {tally.dead} dead)"
+                     if tally.retried or tally.dead else ""))
             return 0
-        worker.run()
+        thread = dispatcher.start_thread()  # delivery never holds up timers
+        try:
+            worker.run()
+        finally:
+            dispatcher.stop()
+            thread.join(timeout=config.timeout * 3)
         return 0
     finally:
         close = getattr(store, "close", None)

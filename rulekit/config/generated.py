@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rulekit.model import Agent, Contact, Lead, Listing, Office, Team
+from rulekit.model import Agent, Contact, Lead, Listing, Office, Staff, Team
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -29,7 +29,8 @@ def lead_schema() -> dict[str, Any]:
 
 
 def world_schema() -> dict[str, Any]:
-    """The JSON Schema of a world file: offices, teams, agents, listings, contacts, calendars."""
+    """The JSON Schema of a world file: offices, teams, agents, listings, contacts, staff,
+    calendars."""
     defs: dict[str, Any] = {}
     items: dict[str, dict[str, Any]] = {}
     for key, model in (
@@ -38,6 +39,7 @@ def world_schema() -> dict[str, Any]:
         ("agents", Agent),
         ("listings", Listing),
         ("contacts", Contact),
+        ("staff", Staff),
     ):
         schema = _model_schema(model)
         defs.update(schema.pop("$defs", {}))
@@ -52,7 +54,8 @@ def world_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "rulekit world",
         "description": "The people and things routing decides over: offices, teams, agents, "
-        "listings, known contacts, and the agents' own calendars.",
+        "listings, known contacts, the agents' own calendars, and the staff notifications "
+        "can name.",
         "type": "object",
         "additionalProperties": False,
         "required": ["rulekit", "world"],

@@ -1,6 +1,8 @@
 """Checks over a whole rule set once its parts compile: names, reachability, termination,
-precedence, hand-off cycles and unused definitions; and the names of the world the rule files
-use (:func:`check_world_names`: agents, offices and teams that the folder's world must define).
+precedence, hand-off cycles and unused definitions; the names of the world the rule files
+use (:func:`check_world_names`: agents, offices and teams that the folder's world must define,
+and the recipients of notifications, which must be notifiable: :func:`check_recipients`);
+and the notification templates they name (:func:`notify_templates`).
 
 Termination (RK312): only ``queue``, ``drop`` and ``use_policy`` always resolve a lead; every
 other step can pass (nobody accepted, the pool is empty, there is no owner).  A rule whose steps
@@ -18,7 +20,9 @@ from typing import Any
 from rulekit.config.load import Document
 from rulekit.dsl.ast import Call, Literal, Node
 from rulekit.dsl.parse import parse
-from rulekit.errors import DiagnosticSink, RulekitError
+from rulekit.errors import DiagnosticSink, RulekitError, SourceLocation
+from rulekit.model import Agent, Staff
+from rulekit.notify.recipients import is_email_address, is_webhook_url, looks_like_url
 from rulekit.ruleset import Policy, Qualify, Rule, Step
 from rulekit.suggest import did_you_mean
 from rulekit.world import World
@@ -307,42 +311,56 @@ Where = tuple[str, str, Document, tuple[str | int, ...], tuple[int, int] | None]
 
 @dataclass(frozen=True)
 class WorldNames:
-    """The ids a world defines, by kind (``agents``, ``offices``, ``teams``)."""
+    """The ids a world defines, by kind (``agents``, ``offices``, ``teams``, ``staff``), and
+    the agents and staff it gives neither an email address nor a webhook (``unnotifiable``)."""
 
     agents: frozenset[str] = frozenset()
     offices: frozenset[str] = frozenset()
     teams: frozenset[str] = frozenset()
+    staff: frozenset[str] = frozenset()
+    unnotifiable: frozenset[str] = frozenset()
 
     @classmethod
     def of_document(cls, doc: Document) -> WorldNames:
         """The ids of a schema-valid world document (whether or not the world builds)."""
         data = doc.data if isinstance(doc.data, dict) else {}
 
+        def items(key: str) -> list[dict[str, Any]]:
+            found = data.get(key)
+            return [item for item in found if isinstance(item, dict)
+                    and isinstance(item.get("id"), str)] if isinstance(found, list) else []
+
         def ids(key: str) -> set[str]:
-            items = data.get(key)
-            return {item["id"] for item in items if isinstance(item, dict)
-                    and isinstance(item.get("id"), str)} if isinstance(items, list) else set()
+            return {item["id"] for item in items(key)}
 
         agent_teams = {team for item in data.get("agents") or () if isinstance(item, dict)
                        for team in item.get("teams") or () if isinstance(team, str)}
+        silent = {item["id"] for key in ("agents", "staff") for item in items(key)
+                  if not item.get("email") and not item.get("webhook")}
         return cls(frozenset(ids("agents")), frozenset(ids("offices")),
-                   frozenset(ids("teams") | agent_teams))
+                   frozenset(ids("teams") | agent_teams), frozenset(ids("staff")),
+                   frozenset(silent))
 
     @classmethod
     def of_world(cls, world: World) -> WorldNames:
+        people: list[Agent | Staff] = [*world.agents.values(), *world.staff.values()]
         return cls(frozenset(world.agents), frozenset(world.offices),
-                   frozenset(world.teams) | frozenset(world.by_team))
+                   frozenset(world.teams) | frozenset(world.by_team), frozenset(world.staff),
+                   frozenset(p.id for p in people if not p.email and not p.webhook))
 
     def __or__(self, other: WorldNames) -> WorldNames:
         return WorldNames(self.agents | other.agents, self.offices | other.offices,
-                          self.teams | other.teams)
+                          self.teams | other.teams, self.staff | other.staff,
+                          self.unnotifiable | other.unnotifiable)
 
 
 def world_references(docs: Sequence[Document]) -> Iterator[Where]:
     """The world names the rule files use, in document order: ``(kind, name, doc, path,
-    position)`` where ``kind`` is ``agents``, ``offices`` or ``teams``, ``path`` leads to the
-    value in ``doc`` and ``position`` is (line, column) inside an expression's text, for a
-    string literal of an ``offer``/``assign`` target (``None`` for a plain value)."""
+    position)`` where ``kind`` is ``agents``, ``offices``, ``teams`` or ``recipients`` (a
+    notification recipient that is not a role, an email address or a URL: an agent or staff
+    id), ``path`` leads to the value in ``doc`` and ``position`` is (line, column) inside an
+    expression's text, for a string literal of an ``offer``/``assign`` target (``None`` for a
+    plain value)."""
     for doc in docs:
         data = doc.data
         for name, spec in (data.get("pools") or {}).items():
@@ -385,13 +403,27 @@ def _step_references(doc: Document, path: tuple[str | int, ...], steps: Any) -> 
             yield from _step_references(doc, (*at, "on_timeout"), body.get("on_timeout"))
 
 
+def _is_address(name: str) -> bool:
+    """Whether a recipient is written as an address (an email address or a URL, well formed
+    or not) rather than as a name of the world."""
+    return "@" in name or looks_like_url(name)
+
+
 def _recipients(doc: Document, path: tuple[str | int, ...], notify: Any) -> Iterator[Where]:
+    for name, at in _notify_recipients(doc, path, notify):
+        if name not in RECIPIENT_ROLES and not _is_address(name):
+            yield "recipients", name, doc, at, None
+
+
+def _notify_recipients(doc: Document, path: tuple[str | int, ...],
+                       notify: Any) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     if not isinstance(notify, dict):
         return
     for key in ("to", "cc"):
-        for j, name in enumerate(notify.get(key) or ()):
-            if isinstance(name, str) and name not in RECIPIENT_ROLES and "@" not in name:
-                yield "agents", name, doc, (*path, key, j), None
+        names = notify.get(key)
+        for j, name in enumerate(names if isinstance(names, list) else ()):
+            if isinstance(name, str):
+                yield name, (*path, key, j)
 
 
 def _target_literals(doc: Document, path: tuple[str | int, ...]) -> Iterator[Where]:
@@ -417,18 +449,101 @@ def _target_literals(doc: Document, path: tuple[str | int, ...]) -> Iterator[Whe
 def check_world_names(docs: Sequence[Document], world: WorldNames,
                       sink: DiagnosticSink) -> int:
     """Report each world name of the rule files that ``world`` does not define (RK313), with
-    a "did you mean" for the first :data:`MAX_WORLD_HINTS` of them; returns how many."""
-    known = {"agents": world.agents, "offices": world.offices, "teams": world.teams}
+    a "did you mean" for the first :data:`MAX_WORLD_HINTS` of them, and each recipient that
+    cannot be notified (RK315: see :func:`check_recipients`); returns how many."""
+    people = world.agents | world.staff
+    known = {"agents": world.agents, "offices": world.offices, "teams": world.teams,
+             "recipients": people}
     hints: dict[tuple[str, str], str | None] = {}
     found = 0
     for kind, name, doc, path, position in world_references(docs):
         if name in known[kind]:
             continue
         if (kind, name) not in hints and len(hints) < MAX_WORLD_HINTS:
-            hints[(kind, name)] = did_you_mean(name, known[kind])
+            hints[(kind, name)] = did_you_mean(
+                name, people | RECIPIENT_ROLES if kind == "recipients" else known[kind])
         location = (doc.locator(path)(*position) if position is not None
                     else doc.location(path))
-        sink.error("RK313", f"{kind[:-1]} '{name}' is not in the world", location,
-                   hint=hints.get((kind, name)))
+        message = (f"recipient '{name}' is not in the world: it is not a role, an agent or "
+                   "staff id, an email address or an https URL" if kind == "recipients"
+                   else f"{kind[:-1]} '{name}' is not in the world")
+        sink.error("RK313", message, location, hint=hints.get((kind, name)))
+        found += 1
+    return found + check_recipients(docs, world, sink)
+
+
+def notify_recipients(docs: Sequence[Document]) -> Iterator[tuple[str, Document,
+                                                                  tuple[str | int, ...]]]:
+    """The ``to`` and ``cc`` recipients of every notification of the rule files, at any depth
+    of their rules, in document order: ``(name, doc, path)``, ``path`` leading to the name."""
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        pending: list[tuple[tuple[str | int, ...], Any]] = [(("rules",), data.get("rules"))]
+        while pending:
+            path, value = pending.pop()
+            if isinstance(value, dict):
+                if path[-1] == "notify":
+                    for name, at in _notify_recipients(doc, path, value):
+                        yield name, doc, at
+                    continue
+                pending.extend(((*path, key), item) for key, item in reversed(value.items()))
+            elif isinstance(value, list):
+                pending.extend(((*path, i), item) for i, item in reversed(list(enumerate(value))))
+
+
+def check_recipients(docs: Sequence[Document], world: WorldNames | None,
+                     sink: DiagnosticSink) -> int:
+    """Report each notification recipient that cannot be notified (RK315): an address that is
+    not a bare email address or a webhook URL (https, or http to localhost or 127.0.0.1),
+    and, with the ``world`` of the rule files, an agent or staff member it gives neither an
+    email address nor a webhook.  Returns how many."""
+    found = 0
+    for name, doc, path in notify_recipients(docs):
+        if name in RECIPIENT_ROLES:
+            continue
+        if looks_like_url(name):
+            if is_webhook_url(name):
+                continue
+            message = (f"'{name}' is not a webhook URL (https, or http to localhost or "
+                       "127.0.0.1 only): it cannot be notified")
+            hint = ("post to an https:// URL" if name.startswith("http://")
+                    else "name a role, an agent or staff id, an email address or an https URL")
+        elif "@" in name:
+            if is_email_address(name):
+                continue
+            message = f"'{name}' is not an email address: it cannot be notified"
+            hint = "write a bare address such as office-admin@example.com"
+        elif world is not None and name in world.unnotifiable:
+            who = "agent" if name in world.agents else "staff member"
+            message = f"{who} '{name}' has no email address or webhook: it cannot be notified"
+            hint = (f"give '{name}' an email or a webhook in the world, or notify an address "
+                    "instead")
+        else:
+            continue
+        sink.error("RK315", message, doc.location(path), hint=hint)
         found += 1
     return found
+
+
+# -- notification templates --------------------------------------------------------------------
+def notify_templates(docs: Sequence[Document]) -> Iterator[tuple[str, SourceLocation]]:
+    """The ``template:`` of every notification of the rule files, with where its value is, in
+    document order: ``notify`` steps and the ``notify`` of any step, at any depth (the
+    branches of ``qualify``).  What ``rulekit validate`` checks against the folder's
+    templates (:func:`rulekit.notify.templates.check_templates`)."""
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        pending: list[tuple[tuple[str | int, ...], Any]] = [(("rules",), data.get("rules"))]
+        while pending:
+            path, value = pending.pop()
+            if isinstance(value, dict):
+                if path[-1] == "notify" and isinstance(value.get("template"), str):
+                    yield value["template"], doc.location((*path, "template"))
+                    continue
+                pending.extend(((*path, key), item) for key, item in reversed(value.items()))
+            elif isinstance(value, list):
+                pending.extend(((*path, i), item) for i, item in reversed(list(enumerate(value))))

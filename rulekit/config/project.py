@@ -6,9 +6,10 @@ schema, and builds what it describes.  Rule files are grouped by folder: the rul
 folder form one rule set (they share pools and calendars, hand leads to each other, and compete
 by precedence).  Problems of every stage are collected; nothing stops at the first.
 
-The agents, offices and teams the rule files name are checked against the world of their folder
-(:class:`_Worlds` says which that is).  A file that fails to load or to match its schema is
-reported once: what it would define is not reported undefined in the other files of its folder.
+The agents, offices and teams the rule files name, and the recipients of their notifications,
+are checked against the world of their folder (:class:`_Worlds` says which that is).  A file
+that fails to load or to match its schema is reported once: what it would define is not
+reported undefined in the other files of its folder.
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from pydantic import BaseModel, ValidationError
 from rulekit.calendars import Calendar, build_calendar, check_horizons
 from rulekit.calendars.zone import available_zones
 from rulekit.config.build import Failed, build_ruleset
-from rulekit.config.lint import WorldNames, check_world_names, world_references
+from rulekit.config.lint import (
+    WorldNames,
+    check_recipients,
+    check_world_names,
+    world_references,
+)
 from rulekit.config.load import MAX_WORLD_FILE_BYTES, Document, load_file
 from rulekit.config.schema import validate_document
 from rulekit.errors import Diagnostic, DiagnosticSink, LoadError, RulekitError, SourceLocation
-from rulekit.model import Agent, Contact, Listing, Office, Team
+from rulekit.model import Agent, Contact, Listing, Office, Staff, Team
 from rulekit.ruleset import RuleSet
 from rulekit.suggest import did_you_mean
 from rulekit.world import World, zone_named
@@ -146,13 +152,28 @@ def _model_items(doc: Document, key: str, model: type[M], sink: DiagnosticSink) 
     return items
 
 
-def _unique_ids(doc: Document, key: str, ids: list[str], sink: DiagnosticSink) -> set[str]:
+def _unique_ids(doc: Document, key: str, ids: list[str], sink: DiagnosticSink,
+                what: str | None = None) -> set[str]:
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
         if item_id in seen:
-            sink.error("RK308", f"{key[:-1]} id '{item_id}' is used twice",
+            sink.error("RK308", f"{what or key[:-1]} id '{item_id}' is used twice",
                        doc.location((key, index, "id")))
         seen.add(item_id)
+    return seen
+
+
+def _staff_ids(doc: Document, staff: list[Staff], agent_ids: set[str],
+               sink: DiagnosticSink) -> set[str]:
+    """The staff ids, each reported where it is used twice or is also an agent's id (RK308):
+    notifications name both by id, so one id must name one person."""
+    seen = _unique_ids(doc, "staff", [s.id for s in staff], sink, what="staff")
+    for index, member in enumerate(staff):
+        if member.id in agent_ids:
+            sink.error("RK308", f"staff id '{member.id}' is also an agent id",
+                       doc.location(("staff", index, "id")),
+                       hint="give the staff member an id of their own, such as "
+                       f"'s-{member.id.removeprefix('a-')}'")
     return seen
 
 
@@ -177,6 +198,7 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
     agents = _model_items(doc, "agents", Agent, sink)
     listings = _model_items(doc, "listings", Listing, sink)
     contacts = _model_items(doc, "contacts", Contact, sink)
+    staff = _model_items(doc, "staff", Staff, sink)
     ids = {
         "offices": _unique_ids(doc, "offices", [o.id for o in offices], sink),
         "teams": _unique_ids(doc, "teams", [t.id for t in teams], sink),
@@ -184,6 +206,7 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
         "listings": _unique_ids(doc, "listings", [li.id for li in listings], sink),
         "contacts": _unique_ids(doc, "contacts", [c.id for c in contacts], sink),
     }
+    ids["staff"] = _staff_ids(doc, staff, ids["agents"], sink)
 
     ids["calendars"] = set(calendars)
     hints: dict[tuple[str, str], str | None] = {}
@@ -213,6 +236,9 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
         ref("agents", contact.owner, ("contacts", i, "owner"), "agent")
         for scope, owner in contact.owners.items():
             ref("agents", owner, ("contacts", i, "owners", scope), "agent")
+    for i, member_ in enumerate(staff):
+        for j, office in enumerate(member_.offices):
+            ref("offices", office, ("staff", i, "offices", j), "office")
     timezone = doc.data.get("timezone")
     if timezone is not None:
         try:
@@ -225,7 +251,7 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
         return None
     return World.build(doc.data["world"], agents=agents, offices=offices, teams=teams,
                        listings=listings, contacts=contacts, calendars=calendars,
-                       timezone=timezone)
+                       timezone=timezone, staff=staff)
 
 
 def _empty_folders(paths: Sequence[str | Path], files: Sequence[Path]) -> list[Diagnostic]:
@@ -381,6 +407,8 @@ def check_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None,
                 world_problems = check_world_names(docs, names, sink)
         elif not all(worlds.explicit_path(d.path) for d in docs):
             _warn_unchecked(docs, sink)
+        if folder not in paired or paired[folder] is None:
+            world_problems += check_recipients(docs, None, sink)  # the addresses, at least
         ruleset = build_ruleset(docs, sink, root=folder,
                                 world_calendars=world_calendars.get(folder, ()),
                                 horizon_from=horizon_from, failed=failed.get(folder))

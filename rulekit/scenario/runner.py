@@ -273,7 +273,8 @@ class Runner:
                                         teams=world.teams.values(),
                                         listings=world.listings.values(),
                                         contacts=world.contacts.values(),
-                                        calendars=world.calendars)
+                                        calendars=world.calendars,
+                                        staff=world.staff.values())
         self.timeline.append(TimelineItem(at, "admin", agent=agent.id,
                                           text=f"agent {agent.id} {changes}"))
 

@@ -83,11 +83,12 @@ def argv_for(command: str, url: str) -> list[str]:
         "migrate": ["migrate", "--db", url],
         "token": ["token", "create", "--db", url, "--role", "admin", "--by", "tester"],
         "serve": ["serve", "--db", url],
+        "outbox": ["outbox", "--db", url],
     }[command]
 
 
 STORE_COMMANDS = ["explain", "leads", "report", "day", "load", "worker", "retry", "migrate",
-                  "token", "serve"]
+                  "token", "serve", "outbox"]
 
 
 def run(argv: list[str]) -> tuple[int, str]:

@@ -333,6 +333,26 @@ CASES: dict[str, list[Case]] = {
         case("unknown name", "token revoke NOPE --db {db}", 1,
              "rulekit token: no token 'NOPE' in {db}"),
     ],
+    "outbox": [
+        case("missing required", "outbox", 2, "the following arguments are required: --db"),
+        case("missing required", "outbox retry --db {db}", 2,
+             "the following arguments are required: ID"),
+        case("bad value type", "outbox retry x --db {db}", 2,
+             "argument ID: invalid int value: 'x'"),
+        case("bad value type", "outbox --db {db} --status lost", 2,
+             "argument --status: invalid choice: 'lost'"),
+        case("unknown option", "outbox --db {db} --bogus", 2,
+             "unrecognized arguments: --bogus"),
+        case("missing file", "outbox --db sqlite:///{missing}.db", 1,
+             "rulekit outbox: no database at {missing}.db"),
+        case("bad URL scheme", "outbox --db mongodb://db/leads", 1,
+             "rulekit outbox: cannot open mongodb://db/leads: unknown store URL"),
+        case("unreachable database", f"outbox retry 1 --db {UNREACHABLE}", 1,
+             f"rulekit outbox: cannot open {SHOWN}: connection failed"),
+        case("no schema", "outbox --db sqlite:///{empty}", 1,
+             "rulekit outbox: cannot open sqlite:///{empty}: this database has no rulekit "
+             "schema: run `rulekit migrate --db sqlite:///{empty}`"),
+    ],
 }
 
 #: Commands and the kinds of wrong argument that do not apply to them.

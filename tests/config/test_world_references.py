@@ -24,7 +24,7 @@ teams:
   - {id: eteam, members: [a-jordan-lee]}
 agents:
   - {id: a-jordan-lee, offices: [rmx-ballantyne]}
-  - {id: a-sam-park, offices: [rmx-concord]}
+  - {id: a-sam-park, email: sam.park@example.com, offices: [rmx-concord]}
 """
 
 RULES = """\
@@ -89,7 +89,8 @@ def test_every_unknown_world_name_is_reported_with_its_position(tmp_path: Path) 
         (12, 15, "office 'rmx-concrd' is not in the world", "did you mean 'rmx-concord'?"),
         (18, 52, "agent 'a-sam-prk' is not in the world", "did you mean 'a-sam-park'?"),
         (28, 18, "agent 'a-jordn-lee' is not in the world", "did you mean 'a-jordan-lee'?"),
-        (33, 84, "agent 'a-sam-pak' is not in the world", "did you mean 'a-sam-park'?"),
+        (33, 84, "recipient 'a-sam-pak' is not in the world: it is not a role, an agent or "
+         "staff id, an email address or an https URL", "did you mean 'a-sam-park'?"),
     ]
     assert all(d.location is not None and d.location.path.endswith("rules.yaml")
                for d in result.diagnostics if d.code == "RK313")

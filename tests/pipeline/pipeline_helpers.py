@@ -43,14 +43,15 @@ offices:
   - {id: o-small, city: Charlotte, agent_count: 10}
   - {id: o-far, city: Raleigh, agent_count: 500}
 agents:
-  - {id: a-ann, name: Ann Avery, offices: [o-big], mls: [CMLS], zips: ["28277", "28226", "28202"],
-     tags: [trusted]}
+  - {id: a-ann, name: Ann Avery, email: ann.avery@example.com, offices: [o-big], mls: [CMLS],
+     zips: ["28277", "28226", "28202"], tags: [trusted]}
   - {id: a-bob, name: Bob Brown, offices: [o-big], mls: [CMLS], zips: ["28277"]}
   - {id: a-cat, name: Cat Cruz, offices: [o-mid], mls: [CMLS], zips: []}
   - {id: a-dan, name: Dan Diaz, offices: [o-small], mls: [CMLS], zips: ["28277"]}
   - {id: a-eve, name: Eve Ellis, offices: [o-small], mls: [CMLS], zips: ["28277"]}
   - {id: a-fay, name: Fay Fox, offices: [o-far], mls: [TMLS], zips: ["27601"]}
-  - {id: a-gus, name: Gus Gray, offices: [o-far], mls: [TMLS], zips: ["27601"]}
+  - {id: a-gus, name: Gus Gray, email: gus.gray@example.com, offices: [o-far], mls: [TMLS],
+     zips: ["27601"]}
   - {id: a-pam, name: Pam Paused, offices: [o-big], mls: [CMLS], zips: ["28277"], paused: true}
   - {id: q-quinn, name: Quinn Qualifier, tags: [qualifier]}
   - {id: q-quill, name: Quill Qualifier, tags: [qualifier]}
