@@ -472,10 +472,12 @@ def check_world_names(docs: Sequence[Document], world: WorldNames,
     return found + check_recipients(docs, world, sink)
 
 
-def notify_recipients(docs: Sequence[Document]) -> Iterator[tuple[str, Document,
-                                                                  tuple[str | int, ...]]]:
-    """The ``to`` and ``cc`` recipients of every notification of the rule files, at any depth
-    of their rules, in document order: ``(name, doc, path)``, ``path`` leading to the name."""
+def notify_mappings(docs: Sequence[Document]) -> Iterator[tuple[Document,
+                                                                tuple[str | int, ...],
+                                                                dict[str, Any]]]:
+    """Every ``notify:`` mapping of the rule files — of ``notify`` steps and of any step, at
+    any depth of their rules (the branches of ``qualify``) — in document order:
+    ``(doc, path, mapping)``, ``path`` leading to the mapping."""
     for doc in docs:
         data = doc.data
         if not isinstance(data, dict):
@@ -485,12 +487,20 @@ def notify_recipients(docs: Sequence[Document]) -> Iterator[tuple[str, Document,
             path, value = pending.pop()
             if isinstance(value, dict):
                 if path[-1] == "notify":
-                    for name, at in _notify_recipients(doc, path, value):
-                        yield name, doc, at
+                    yield doc, path, value
                     continue
                 pending.extend(((*path, key), item) for key, item in reversed(value.items()))
             elif isinstance(value, list):
                 pending.extend(((*path, i), item) for i, item in reversed(list(enumerate(value))))
+
+
+def notify_recipients(docs: Sequence[Document]) -> Iterator[tuple[str, Document,
+                                                                  tuple[str | int, ...]]]:
+    """The ``to`` and ``cc`` recipients of every notification of the rule files, in document
+    order: ``(name, doc, path)``, ``path`` leading to the name."""
+    for doc, path, value in notify_mappings(docs):
+        for name, at in _notify_recipients(doc, path, value):
+            yield name, doc, at
 
 
 def check_recipients(docs: Sequence[Document], world: WorldNames | None,
@@ -529,21 +539,10 @@ def check_recipients(docs: Sequence[Document], world: WorldNames | None,
 
 # -- notification templates --------------------------------------------------------------------
 def notify_templates(docs: Sequence[Document]) -> Iterator[tuple[str, SourceLocation]]:
-    """The ``template:`` of every notification of the rule files, with where its value is, in
-    document order: ``notify`` steps and the ``notify`` of any step, at any depth (the
-    branches of ``qualify``).  What ``rulekit validate`` checks against the folder's
-    templates (:func:`rulekit.notify.templates.check_templates`)."""
-    for doc in docs:
-        data = doc.data
-        if not isinstance(data, dict):
-            continue
-        pending: list[tuple[tuple[str | int, ...], Any]] = [(("rules",), data.get("rules"))]
-        while pending:
-            path, value = pending.pop()
-            if isinstance(value, dict):
-                if path[-1] == "notify" and isinstance(value.get("template"), str):
-                    yield value["template"], doc.location((*path, "template"))
-                    continue
-                pending.extend(((*path, key), item) for key, item in reversed(value.items()))
-            elif isinstance(value, list):
-                pending.extend(((*path, i), item) for i, item in reversed(list(enumerate(value))))
+    """The ``template:`` of every notification of the rule files (see
+    :func:`notify_mappings`), with where its value is, in document order: what ``rulekit
+    validate`` checks against the folder's templates
+    (:func:`rulekit.notify.templates.check_templates`)."""
+    for doc, path, value in notify_mappings(docs):
+        if isinstance(value.get("template"), str):
+            yield value["template"], doc.location((*path, "template"))
