@@ -210,3 +210,40 @@ def test_kill_9_mid_batch_loses_no_message(tmp_path: Path) -> None:
         ids = {r.message["Message-ID"] for r in server.received}
         assert len(ids) == 40  # every message arrived; duplicates share their id
         assert len(store.deliveries(SENT)) == 40
+
+
+def test_an_agent_webhook_gets_a_signed_post_retried_with_the_same_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import yaml
+    from webhook_receiver import WebhookReceiver
+
+    folder = tmp_path / "rules"
+    shutil.copytree(LEADSTREET, folder)
+    with WebhookReceiver(secret="hook-secret") as receiver:
+        world = yaml.safe_load((folder / "world.yaml").read_text(encoding="utf-8"))
+        for agent in world["agents"]:
+            agent["webhook"] = receiver.url()
+            agent["webhook_secret_env"] = "E2E_HOOK_SECRET"
+        (folder / "world.yaml").write_text(yaml.safe_dump(world), encoding="utf-8")
+        monkeypatch.setenv("E2E_HOOK_SECRET", "hook-secret")
+        store = SQLiteStore(tmp_path / "w.db")
+        assert load_files(store, folder, folder / "world.yaml", by="tests").ok
+        state = engine_of(store).submit(lead(1))
+        assert state.pending is not None
+        receiver.respond(500, times=1)  # the first post fails: retried later, same id
+        d = dispatcher(store, DeliveryConfig(base_url="http://127.0.0.1:9", signing_key=KEY,
+                                             first_retry=0.05, max_retry=0.1))
+        drain(d)
+        channels = sorted((x.channel, x.status) for x in store.deliveries())
+        assert channels == [("email", SENT), ("webhook", SENT)]  # email to the log: no SMTP
+        posts = receiver.wait_for(2)
+        assert all(p.verified for p in posts)
+        assert {p.header("Rulekit-Webhook-Id") for p in posts} == {"rk-1-2"}
+        body = posts[-1].json()
+        assert (body["kind"], body["lead"], body["recipient"]) == (
+            "pending-lead", "N-1", state.pending.agents[0])
+        assert body["subject"] == "LeadStreet Pending Lead"
+        (hook,) = [x for x in store.deliveries() if x.channel == "webhook"]
+        assert hook.attempts == 1 and "500" in (hook.last_error or "")
