@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
+from rulekit.model import Lead
 from rulekit.pipeline.facts import contact_key
 from rulekit.storage.base import CONTACTS_TRANSFERRED, LEAD_STATUS_SET, RULESET, WORLD, AuditEntry
 from rulekit.trace import Trace, render_history
@@ -110,19 +111,25 @@ def changes_json(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
              "text": describe(e), "detail": e.detail} for e in entries]
 
 
-def lead_changes(store: Any, lead_id: str, traces: Sequence[Trace]) -> list[AuditEntry]:
+def lead_changes(store: Any, lead_id: str, traces: Sequence[Trace], *,
+                 lead: Lead | None = None) -> list[AuditEntry]:
     """The audit entries of ``store`` bearing on a stored lead (none for a store that keeps
-    no audit history)."""
+    no audit history); ``lead``: the lead when the caller has it (it is not read again)."""
     audit = getattr(store, "audit", None)
-    lead = store.get_lead(lead_id)
+    if lead is None:
+        lead = store.get_lead(lead_id)
     if audit is None or lead is None:
         return []
     return bearing(audit(), traces, contact_key(lead))
 
 
-def explanation(store: Any, lead_id: str, zone: tzinfo = UTC) -> str:
-    """A stored lead's explanation: its decisions, then the changes that bear on it."""
-    traces = store.traces(lead_id)
-    text = render_history(traces, zone)
-    changes = render_changes(lead_changes(store, lead_id, traces), zone)
+def explanation(store: Any, lead_id: str, zone: tzinfo = UTC, *, lead: Lead | None = None,
+                traces: Sequence[Trace] | None = None) -> str:
+    """A stored lead's explanation: its decisions, then the changes that bear on it.  A caller
+    that has the lead and all its traces already (a lead just decided) passes them, and they
+    are not read back from the store."""
+    if traces is None:
+        traces = store.traces(lead_id)
+    text = render_history(list(traces), zone)
+    changes = render_changes(lead_changes(store, lead_id, traces, lead=lead), zone)
     return f"{text}\n\n{changes}" if changes else text

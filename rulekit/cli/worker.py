@@ -78,14 +78,15 @@ def main(argv: Sequence[str]) -> int:
     except StoreOpenError as exc:
         print(f"rulekit worker: {exc}", file=sys.stderr)
         return 1
+    worker = Worker(store, name=name, poll=args.poll, lease=args.lease, limit=args.batch,
+                    deliver=False)
     try:
         config = DeliveryConfig.from_environment(lease=max(args.lease, 1.0))
-        dispatcher = following_dispatcher(store, config, name=f"{name}:delivery")
+        dispatcher = following_dispatcher(store, config, name=f"{name}:delivery",
+                                          worker=worker)
     except ValueError as exc:  # a malformed RULEKIT_SMTP_URL (the message hides a password)
         print(f"rulekit worker: {ENV_SMTP}: {exc}", file=sys.stderr)
         return 2
-    worker = Worker(store, name=name, poll=args.poll, lease=args.lease, limit=args.batch,
-                    deliver=False)
     try:
         if args.once:
             try:

@@ -125,9 +125,13 @@ class Dispatcher:
 
     # -- planning --------------------------------------------------------------------------
     def plan(self, now: datetime | None = None) -> int:
-        """Plan the unsent outbox messages; how many this process planned."""
+        """Plan the unsent outbox messages; how many this process planned.  Nothing is planned
+        before a world is active (or loaded by the worker followed): without it no agent's
+        address is known."""
         at = now or self.clock()
         world = self.world()
+        if world is None:
+            return 0
         planned = 0
         for message in self.store.outbox(unsent_only=True)[:self.config.batch * 4]:
             deliveries = [NewDelivery(name, role, address.channel, address.address)
@@ -244,9 +248,10 @@ class Dispatcher:
                                 headers={"X-Rulekit-Lead": message.lead_id})
             smtp.send(email, [delivery.address])
         elif delivery.channel == "webhook":
-            secret = os.environ.get(self._secret_env(world, delivery), "")
+            variable = self._secret_env(world, delivery)
+            secret = os.environ.get(variable, "")
             if not secret:
-                raise PermanentFailure(f"no webhook secret in ${self._secret_env(world, delivery)}")
+                raise PermanentFailure(f"no webhook secret in ${variable}")
             webhooks.post(delivery.address, secret, delivery.message_id, {
                 "id": delivery.message_id, "kind": message.template, "lead": message.lead_id,
                 "offer": message.offer_id,
@@ -294,20 +299,21 @@ class Dispatcher:
 
 
 class _Following:
-    """The store's active world and brokerage zone, looked up again at most every
-    ``refresh`` seconds."""
+    """The active world and brokerage zone of a worker's engine.  The worker is refreshed here
+    at most every ``refresh`` seconds, or never (``None``) when it is a running worker loop,
+    which follows the store's active versions itself."""
 
-    def __init__(self, store: Any, name: str, refresh: float) -> None:
-        from rulekit.worker import Worker
-
-        self.worker = Worker(store, name=f"{name}:follow")
+    def __init__(self, worker: Any, refresh: float | None) -> None:
+        self.worker = worker
         self.refresh = refresh
-        self.checked = -refresh
+        self.checked = -(refresh or 0.0)
         self.lock = threading.Lock()
 
     def _engine(self) -> Any:
         from rulekit.worker import NothingLoaded
 
+        if self.refresh is None:
+            return self.worker.engine
         with self.lock:
             if time.monotonic() - self.checked >= self.refresh:
                 with contextlib.suppress(NothingLoaded):
@@ -327,8 +333,17 @@ class _Following:
 
 
 def following_dispatcher(store: Any, config: DeliveryConfig, *, name: str,
-                         refresh: float = 5.0, **extra: Any) -> Dispatcher:
-    """A dispatcher for ``store`` that follows its active world (as workers do)."""
-    follow = _Following(store, name, refresh)
+                         refresh: float = 5.0, worker: Any | None = None,
+                         **extra: Any) -> Dispatcher:
+    """A dispatcher for ``store`` that follows its active world: that of the running worker
+    loop ``worker`` (a :class:`~rulekit.worker.Worker` of the same store, so the process
+    compiles the active versions once), or else of a follower of its own, refreshed every
+    ``refresh`` seconds."""
+    if worker is None:
+        from rulekit.worker import Worker
+
+        follow = _Following(Worker(store, name=f"{name}:follow"), refresh)
+    else:
+        follow = _Following(worker, None)
     return Dispatcher(store, config, follow.world, name=name, zone_name=follow.zone_name,
                       **extra)

@@ -13,15 +13,14 @@ from datetime import UTC, tzinfo
 from typing import Any, cast
 
 from rulekit.access import VerifiedTokens
-from rulekit.changes import bearing, explanation, render_changes
+from rulekit.changes import explanation
 from rulekit.engine import Engine
 from rulekit.model import Lead
 from rulekit.notify.dispatch import DeliveryConfig, Dispatcher, following_dispatcher
-from rulekit.pipeline.facts import contact_key
 from rulekit.service.config import ServiceConfig
 from rulekit.storage.base import Access
 from rulekit.storage.url import open_store_or_explain
-from rulekit.trace import Trace, render_history
+from rulekit.trace import Trace
 from rulekit.worker import Worker, default_name
 from rulekit.world import brokerage_zone
 
@@ -64,22 +63,13 @@ class Live:
     def explain(self, lead_id: str) -> str:
         """A stored lead's explanation, as ``rulekit explain`` gives it: its decisions, then
         the changes people made that bear on it; times in :meth:`zone`."""
-        engine = self._follower.engine
-        if engine is not None:
-            return engine.explain(lead_id, self.zone())
         return explanation(self.store, lead_id, self.zone())
 
     def explain_first(self, lead: Lead, trace: Trace) -> str:
         """The explanation :meth:`explain` gives of ``lead`` right after its first decision,
         whose trace is ``trace``: worded from that trace, without reading the lead and its
         traces back from the store."""
-        zone = self.zone()
-        text = render_history([trace], zone)
-        audit = getattr(self.store, "audit", None)
-        if audit is None:
-            return text
-        changes = render_changes(bearing(audit(), [trace], contact_key(lead)), zone)
-        return f"{text}\n\n{changes}" if changes else text
+        return explanation(self.store, lead.id, self.zone(), lead=lead, traces=[trace])
 
     def changed(self) -> None:
         """This process changed the active versions: follow them on the next request."""
@@ -98,8 +88,8 @@ class Live:
         delivery = self.config.delivery or DeliveryConfig.from_environment(
             signing_key=self.config.signing_key)
         self._dispatcher = following_dispatcher(
-            self.store, delivery, name=f"{self.name}:delivery", refresh=self.config.refresh,
-            **({"on_result": on_delivery} if on_delivery else {}))
+            self.store, delivery, name=f"{self.name}:delivery", worker=self._loop,
+            on_result=on_delivery or (lambda channel, result: None))
         self._delivery = self._dispatcher.start_thread()
 
     def stop(self) -> None:
