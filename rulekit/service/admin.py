@@ -20,6 +20,8 @@ from rulekit.service.views import CcIn, ChangeView, EnabledIn, MemberIn, PausedI
 from rulekit.storage.base import StoredToken
 from rulekit.storage.catalog import (
     CatalogError,
+    InvalidEdit,
+    UnknownRule,
     pause_agent,
     rule_cc,
     set_policy_enabled,
@@ -37,7 +39,7 @@ def actor(token: StoredToken) -> str:
 
 def refused(exc: CatalogError, field: str | None = None) -> Problem:
     """A refused edit: 422 naming ``field`` when the edited rules do not compile, else 409."""
-    if field is not None and "has problems" in str(exc):
+    if field is not None and isinstance(exc, InvalidEdit):
         return Problem(422, str(exc), code="invalid-input",
                        errors=[{"field": field, "message": str(exc), "type": "value"}])
     return Problem(409, str(exc), code="change-refused")
@@ -160,7 +162,7 @@ def set_cc(policy: str, rule: str, body: CcIn, request: Request,
         version = set_rule_cc(live.store, policy, rule, body.cc, by=actor(token),
                               reason=body.reason)
     except CatalogError as exc:
-        if "has no rule" in str(exc):
+        if isinstance(exc, UnknownRule):
             raise Problem(404, str(exc), code="unknown-rule") from None
         raise refused(exc, "body.cc") from None
     live.changed()

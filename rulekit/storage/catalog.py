@@ -48,6 +48,14 @@ class CatalogError(RuntimeError):
     """A stored rule set or world is missing, or an admin edit is not possible."""
 
 
+class InvalidEdit(CatalogError):
+    """An admin edit that would make rule files or a world that do not validate."""
+
+
+class UnknownRule(CatalogError):
+    """An admin edit of a rule the policy does not have."""
+
+
 def world_version(text: str) -> str:
     """The version of a world file: a content hash of its text."""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -336,7 +344,7 @@ def set_world_text(store: object, path: str, text: str, *, by: str, action: str,
         assert stored is not None
         compile_ruleset(stored.files, stored.root, world, sink)
     if world is None or any(d.severity == "error" for d in sink.items):
-        raise CatalogError("the edited world has problems: "
+        raise InvalidEdit("the edited world has problems: "
                            + "; ".join(d.message for d in sink.items[:3]))
     version = world_version(text)
     at = _now(now)
@@ -402,7 +410,7 @@ def _edit_ruleset(store: object, owns: Callable[[Any], bool], edit: Callable[[An
     sink = DiagnosticSink()
     ruleset = compile_ruleset(files, stored.root, world, sink)
     if ruleset is None:
-        raise CatalogError("the edited rule set has problems: "
+        raise InvalidEdit("the edited rule set has problems: "
                            + "; ".join(d.message for d in sink.items[:3]))
     at = _now(now)
     catalog.put_ruleset(ruleset.version, files, stored.root, by, at)
@@ -486,7 +494,7 @@ def rule_cc(store: object, policy: str, rule: str) -> list[list[str]]:
         if data.get("policy") == policy:
             found = rule_of(data, rule)
             if found is None:
-                raise CatalogError(f"policy {policy!r} has no rule {rule!r}")
+                raise UnknownRule(f"policy {policy!r} has no rule {rule!r}")
             break
     else:
         raise CatalogError(f"no policy {policy!r} in the active rule set")
@@ -502,7 +510,7 @@ def set_rule_cc(store: object, policy: str, rule: str, cc: Sequence[str], *, by:
             return False
         found = rule_of(data, rule)
         if found is None:
-            raise CatalogError(f"policy {policy!r} has no rule {rule!r}")
+            raise UnknownRule(f"policy {policy!r} has no rule {rule!r}")
         if not notifications_of(found):
             raise CatalogError(f"rule {rule!r} of policy {policy!r} sends no notification")
         return True
