@@ -55,6 +55,11 @@ class PoolResult:
             "eligible": len(self.eligible),
             "excluded": tuple((reason, len(ids), tuple(ids[:LISTED_PER_REASON]))
                               for reason, ids in self.excluded.items()),
+            "key": self.key,
+            "order": tuple(self.order),
+            "eligible_ids": tuple(self.eligible),
+            "skipped": tuple((agent, reason) for reason, ids in self.excluded.items()
+                             for agent in ids),
         }
 
 
