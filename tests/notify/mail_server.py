@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import logging
 import socket
 import ssl
 import threading
@@ -49,6 +50,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# aiosmtpd logs each session from the server's thread; after a test ends pytest has closed
+# the stream its handler writes to, so the server's own log is kept quiet.
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 HOST = "127.0.0.1"
 #: The account the ``tls_mail_server`` fixture accepts (a password with URL-special characters).
