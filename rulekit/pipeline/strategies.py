@@ -39,11 +39,13 @@ Strategy = Callable[[Context, PoolResult, Sequence[float] | None], Pick]
 
 
 def pick_random(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
+    """A seeded draw among the eligible; ``draw`` counts from 1 in the text and the JSON alike
+    (traces written before this kept it from 0)."""
     index = ctx.rng.randrange(len(pool.eligible))
     chosen = pool.eligible[index]
     return Pick(chosen, f"Picked {ctx.agent_name(chosen)} at random "
                 f"(draw {index + 1} of {len(pool.eligible)}, seed {ctx.state.seed})",
-                {"strategy": "random", "chosen": chosen, "draw": index,
+                {"strategy": "random", "chosen": chosen, "draw": index + 1,
                  "of": len(pool.eligible)})
 
 

@@ -34,8 +34,9 @@ def test_pool_entry_keeps_members_and_every_skip(tmp_path: Path) -> None:
 def test_skips_are_all_kept_beyond_what_the_text_lists(tmp_path: Path) -> None:
     count = LISTED_PER_REASON + 4
     agents = [f"a-{i:02d}" for i in range(count)]
-    world = "rulekit: 1\nworld: big\nagents:\n" + "".join(f"  - {{id: {a}, paused: true}}\n" for a in agents) \
-        + "  - {id: a-free}\n"
+    world = ("rulekit: 1\nworld: big\nagents:\n"
+             + "".join(f"  - {{id: {a}, paused: true}}\n" for a in agents)
+             + "  - {id: a-free}\n")
     rules = ROTATION.replace("members: [a-ann, a-bob, a-cat]",
                              f"members: [{', '.join([*agents, 'a-free'])}]")
     ruleset, built = compile_folder(write_folder(tmp_path, {"rotation": rules}, world))
@@ -46,3 +47,20 @@ def test_skips_are_all_kept_beyond_what_the_text_lists(tmp_path: Path) -> None:
     assert (reason, shown_count, len(shown)) == ("paused", count, LISTED_PER_REASON)
     assert data["skipped"] == tuple((a, "paused") for a in agents)
     assert data["order"] == (*agents, "a-free")
+
+
+def test_random_pick_text_and_json_give_the_same_draw(tmp_path: Path) -> None:
+    from pipeline_helpers import build
+    from test_pipeline_offer_sequence import _sequence
+
+    for n in range(8):
+        env = build(tmp_path / str(n), _sequence("1"))
+        env.submit(f"L{n}", email=None)
+        picks = [e for t in env.store.traces(f"L{n}") for e in t.entries if e.kind == "pick"]
+        assert len(picks) == 1
+        data, text = picks[0].data, picks[0].text
+        assert data["strategy"] == "random"
+        assert f"(draw {data['draw']} of {data['of']}," in text
+        assert 1 <= data["draw"] <= data["of"]
+        eligible = pool_data(env.store, f"L{n}")["eligible_ids"]
+        assert eligible[data["draw"] - 1] == data["chosen"]
