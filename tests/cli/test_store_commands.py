@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from rulekit.cli.main import main
+from rulekit.fairness import distribution
 from rulekit.leadsearch import LeadFilter, parse_age, reading_store, search, week_start
-from rulekit.reports import distribution, percentile, response_times, weighted_choice
+from rulekit.ledger import weighted_choice
+from rulekit.reports import percentile, response_times
 
 sys.path.insert(0, str(Path(__file__).parent))
 from store_fixtures import AVERY, BLAKE, CASEY, build_store
@@ -210,31 +212,33 @@ def test_distribution_hand_computed(small: str, capsys: pytest.CaptureFixture[st
     assert report.leads == 11
     assert report.agents == {AVERY: 4, BLAKE: 4, CASEY: 2}
     assert report.queues == {"leftovers": 1}
-    (rotation,) = report.groups
-    assert (rotation.strategy, rotation.pool, rotation.picks) == ("round_robin", "trio", 7)
-    assert {n: s.picks for n, s in rotation.shares.items()} == {AVERY: 3, BLAKE: 2, CASEY: 2}
-    assert rotation.spread == 1
+    (rotation,) = report.rotations
+    assert (rotation.strategy, rotation.pool, rotation.turns) == ("round_robin", "trio", 7)
+    (phase,) = rotation.phases
+    assert {n: s.picks for n, s in phase.shares.items()} == {AVERY: 3, BLAKE: 2, CASEY: 2}
+    assert phase.spread == 1 and rotation.fair
     code, out, _ = run(capsys, "report", "distribution", "--db", small)
-    assert code == 0 and "spread (max − min): 1 — even" in out
+    assert code == 0
+    assert "spread (max − min) 1 among the 3 members eligible on every turn — even" in out
+    assert "Verdict: even in its one phase" in out
     code, out, _ = run(capsys, "report", "distribution", "--db", small, "--format", "json")
-    assert json.loads(out)["strategies"][0]["spread"] == 1
+    assert json.loads(out)["rotations"][0]["phases"][0]["spread"] == 1
 
 
 def test_weighted_distribution_on_a_day(day: tuple[str, str]) -> None:
     url, _ = day
     with reading_store(url) as store:
         report = distribution(store)
-        offices = [g for g in report.groups if g.strategy == "weighted"]
+        offices = [r for r in report.rotations if r.strategy == "weighted"]
         assert offices and offices[0].pool == "city-offices"
-        group = offices[0]
-        expected = sum(s.expected or 0 for s in group.shares.values())
-        assert expected == pytest.approx(group.picks)
-        assert sum(s.picks for s in group.shares.values()) == group.picks
-        ballantyne = group.shares["rmx-ballantyne"]
-        assert ballantyne.weights == {200.0}
+        shares = [s for p in offices[0].phases for s in p.shares.values()]
+        expected = sum(s.expected or 0 for s in shares)
+        assert expected == pytest.approx(offices[0].turns)
+        assert sum(s.picks for s in shares) == offices[0].turns
+        assert {w for s in shares if s.name == "rmx-ballantyne" for w in s.weights} == {200.0}
         states = [store.get_state(i) for i in store.lead_ids()]
         picked = sum(1 for s in states if s is not None and s.office is not None)
-        assert picked == group.picks
+        assert picked == offices[0].turns
 
 
 def test_percentile_and_weighted_choice() -> None:
