@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from command_line import run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rulekit.engine import Engine, ManualClock
 from rulekit.fairness import Rotation, distribution, rotations
@@ -16,6 +19,7 @@ from rulekit.leadsearch import reading_store
 from rulekit.ledger import Turn, ledger, reason_text
 from rulekit.model import Lead
 from rulekit.storage.catalog import active, load_files, pause_agent, set_pool_members
+from rulekit.storage.memory import MemoryStore
 from rulekit.storage.url import open_store
 from tests.cli.store_fixtures import AVERY, BLAKE, CASEY, build_store
 
@@ -187,3 +191,36 @@ def test_reason_text() -> None:
     assert reason_text("paused") == "paused"
     assert reason_text("at_capacity") == "at capacity"
     assert reason_text("odd_reason") == "odd reason"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sets(st.sampled_from(AGENTS), min_size=1),
+                          st.sets(st.sampled_from(AGENTS)), st.integers(1, 25)),
+                min_size=1, max_size=4))
+def test_any_run_of_edits_and_pauses_is_judged_even(
+        plan: list[tuple[set[str], set[str], int]]) -> None:
+    """Whatever the members and the paused agents of each stretch, the real round robin keeps
+    its promise in every phase, and the ledger accounts for every lead."""
+    store: Any = MemoryStore()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "world.yaml").write_text(WORLD, encoding="utf-8")
+        (folder / "office.yaml").write_text(RULES, encoding="utf-8")
+        load_files(store, folder, folder / "world.yaml", by="ana", now=T0)
+    at, first, paused = T0, 1, set[str]()
+    for members, pause, count in plan:
+        set_pool_members(store, "office", sorted(members), by="ana", now=at)
+        for agent in pause ^ paused:
+            pause_agent(store, agent, agent in pause, by="ana", now=at)
+        paused = pause
+        at = _route(store, first, count, at)
+        first += count
+    routed = sum(count for *_, count in plan)
+    (rotation,) = rotations(ledger(store)) or (None,)
+    if rotation is None:  # every stretch had every member paused: all leads queued
+        assert len(store.queue_items()) == routed
+        return
+    assert rotation.fair, [p.verdict for p in rotation.phases]
+    assert rotation.turns + len(store.queue_items()) == routed
+    for phase in rotation.phases:
+        assert sum(s.picks for s in phase.shares.values()) == phase.turns
