@@ -1,9 +1,10 @@
-"""Reports over a store: how fast agents answer, and how leads were shared out.
+"""Reports over a store: how fast agents answer (how leads were shared out is judged in
+:mod:`rulekit.fairness`).
 
-Both reports read only what any store keeps (leads, offers, assignments, queue items and the
-decision traces), so they work on a store filled by any engine, and from Python::
+The report reads only what any store keeps (leads, offers, assignments and the decision
+traces), so it works on a store filled by any engine, and from Python::
 
-    from rulekit.reports import distribution, response_times
+    from rulekit.reports import response_times
     report = response_times(store)
     report.slowest            # the AgentTimes of the slowest agent, or None
 
@@ -16,13 +17,6 @@ owner, round robin) needs no acceptance: it is counted as *direct* and has no ti
 the count, the median, the 90th percentile (nearest rank: the smallest time at least 90 % of the
 answers do not exceed), the worst time, and how many went unanswered.  The slowest agent is the
 one with the highest median (then the highest 90th percentile, then the worst).
-
-**Distribution.** Leads per agent (assignments) and per queue, and, for every pool a strategy
-picked from, what it picked against what the strategy promises: a round robin promises an even
-share (the report gives max − min of the picks per agent); weighted picks (offices by size)
-promise shares in proportion to the weights — the expected count of an option is the sum, over
-the picks, of its weight divided by the total weight of that pick's candidates; random picks
-promise only a fair draw (their counts are listed).
 """
 
 from __future__ import annotations
@@ -32,7 +26,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -235,147 +229,5 @@ def duration_text(seconds: float | None) -> str:
     return f"{secs}s"
 
 
-# -- distribution ------------------------------------------------------------------------------
-@dataclass
-class Share:
-    """One option (agent or office) of a strategy's picks."""
-
-    name: str
-    picks: int = 0
-    expected: float | None = None
-    weights: set[float] = field(default_factory=set)
-
-    def to_json(self) -> dict[str, Any]:
-        weight = next(iter(self.weights)) if len(self.weights) == 1 else None
-        return {"name": self.name, "picks": self.picks,
-                "expected": None if self.expected is None else round(self.expected, 4),
-                "weight": weight}
-
-
-@dataclass
-class StrategyGroup:
-    """The picks of one strategy from one pool (one rotation, for a round robin)."""
-
-    strategy: str  # round_robin | weighted | random | least_recently_offered | …
-    pool: str
-    rotation: str | None = None
-    picks: int = 0
-    leads: set[str] = field(default_factory=set)
-    shares: dict[str, Share] = field(default_factory=dict)
-
-    @property
-    def spread(self) -> int:
-        """max − min picks per option (0: perfectly even)."""
-        counts = [s.picks for s in self.shares.values()]
-        return max(counts) - min(counts) if counts else 0
-
-    @property
-    def promise(self) -> str:
-        return {"round_robin": "an even share (max − min ≤ 1)",
-                "weighted": "shares in proportion to the weights",
-                "random": "a fair random draw among the eligible",
-                "least_recently_offered": "the agent offered a lead least recently"}.get(
-                    self.strategy, "—")
-
-    def share(self, name: str) -> Share:
-        if name not in self.shares:
-            self.shares[name] = Share(name, expected=0.0 if self.strategy == "weighted"
-                                      else None)
-        return self.shares[name]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"strategy": self.strategy, "pool": self.pool, "rotation": self.rotation,
-                "picks": self.picks, "leads": len(self.leads), "promise": self.promise,
-                "spread": self.spread,
-                "shares": [s.to_json() for s in sorted(self.shares.values(),
-                                                       key=lambda s: (-s.picks, s.name))]}
-
-
-@dataclass
-class Distribution:
-    agents: dict[str, int]
-    queues: dict[str, int]
-    groups: list[StrategyGroup]
-    leads: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"leads": self.leads, "agents": self.agents, "queues": self.queues,
-                "strategies": [g.to_json() for g in self.groups]}
-
-
-def weighted_choice(weights: dict[str, float], draw: float) -> str | None:
-    """The option a weighted pick chose, from its recorded weights and draw (the same walk
-    as the strategy: the first option whose running total exceeds the draw)."""
-    running = 0.0
-    last = None
-    for name, weight in weights.items():
-        running += float(weight)
-        last = name
-        if draw < running:
-            return name
-    return last
-
-
-def _chosen(entries: list[Any], index: int) -> str | None:
-    """The agent a (non-weighted) pick chose: the next offer's or assignment's agent."""
-    for entry in entries[index + 1:]:
-        data = entry.data
-        if not data:
-            continue
-        if entry.kind == "offer" and data.get("agents"):
-            return str(data["agents"][0])
-        if entry.kind == "effect" and "agent" in data and "how" in data:
-            return str(data["agent"])
-        if entry.kind == "pick":
-            return None
-    return None
-
-
-def distribution(store: Store) -> Distribution:
-    """The distribution report of every lead in ``store``."""
-    agents: Counter[str] = Counter(a.agent for a in store.assignments())
-    queues: dict[str, set[str]] = defaultdict(set)
-    for item in store.queue_items():
-        queues[item.queue].add(item.lead_id)
-    groups: dict[tuple[str, str, str | None], StrategyGroup] = {}
-    leads = 0
-    for lead_id in store.lead_ids():
-        leads += 1
-        for trace in store.traces(lead_id):
-            entries = list(trace.entries)
-            pool = "?"
-            for i, entry in enumerate(entries):
-                data = entry.data or {}
-                if entry.kind == "pool" and "pool" in data:
-                    pool = str(data["pool"])
-                if entry.kind != "pick" or "strategy" not in data:
-                    continue
-                strategy = str(data["strategy"])
-                rotation = data.get("rotation") if strategy == "round_robin" else None
-                key = (strategy, pool, rotation)
-                group = groups.setdefault(key, StrategyGroup(strategy, pool, rotation))
-                raw_weights = data.get("weights")
-                if strategy == "weighted" and isinstance(raw_weights, (dict, list, tuple)):
-                    pairs = raw_weights.items() if isinstance(raw_weights, dict) else raw_weights
-                    weights = {str(k): float(v) for k, v in pairs}
-                    total = sum(weights.values())
-                    chosen = weighted_choice(weights, float(data.get("draw", 0.0)))
-                    for name, weight in weights.items():
-                        share = group.share(name)
-                        share.weights.add(weight)
-                        if total > 0:
-                            share.expected = (share.expected or 0.0) + weight / total
-                else:
-                    chosen = _chosen(entries, i)
-                if chosen is None:
-                    continue
-                group.picks += 1
-                group.leads.add(lead_id)
-                group.share(chosen).picks += 1
-    ordered = sorted(groups.values(), key=lambda g: (g.strategy, g.pool, g.rotation or ""))
-    return Distribution(dict(sorted(agents.items(), key=lambda kv: (-kv[1], kv[0]))),
-                        {q: len(ids) for q, ids in sorted(queues.items())}, ordered, leads)
-
-
-__all__ = ["AgentTimes", "Distribution", "Response", "ResponseTimes", "Share", "StrategyGroup",
-           "distribution", "duration_text", "percentile", "response_times", "weighted_choice"]
+__all__ = ["AgentTimes", "Response", "ResponseTimes", "duration_text", "percentile",
+           "response_times"]
