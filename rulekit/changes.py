@@ -7,8 +7,9 @@ audit entry bears on a lead when it
   policy's switch, a rule's carbon copies);
 * edited the world that was active when one of its decisions was made (an agent paused or
   active again): the latest world activation at or before the decision, when it was an edit;
-* changed the consumer behind the lead: its lead status, or a transfer that moved one of its
-  ownerships.
+* changed the consumer behind the lead: its lead status, a transfer that moved one of its
+  ownerships, or a contact lifecycle action (shared, unshared, transferred, a record deleted,
+  marked pending or closed).
 
 Loads of rule and world files are not listed: the explanation names its rule set version.
 Entries the lead's own decisions wrote (a parked lead, a retry) are already in its traces and
@@ -23,7 +24,14 @@ from typing import Any
 
 from rulekit.model import Lead
 from rulekit.pipeline.facts import contact_key
-from rulekit.storage.base import CONTACTS_TRANSFERRED, LEAD_STATUS_SET, RULESET, WORLD, AuditEntry
+from rulekit.storage.base import (
+    CONTACT_CHANGED,
+    CONTACTS_TRANSFERRED,
+    LEAD_STATUS_SET,
+    RULESET,
+    WORLD,
+    AuditEntry,
+)
 from rulekit.trace import Trace, render_history
 
 #: Audit actions written by a lead's own decisions, which its traces already show.
@@ -53,7 +61,7 @@ def is_edit(entry: AuditEntry) -> bool:
 def _touches_contact(entry: AuditEntry, contact_key: str | None) -> bool:
     if contact_key is None:
         return False
-    if entry.action == LEAD_STATUS_SET:
+    if entry.action in (LEAD_STATUS_SET, CONTACT_CHANGED):
         return entry.detail.get("contact") == contact_key
     if entry.action == CONTACTS_TRANSFERRED:
         return any(pair and pair[0] == contact_key for pair in entry.detail.get("moved", ()))
@@ -88,10 +96,38 @@ def describe(entry: AuditEntry) -> str:
     elif entry.action == CONTACTS_TRANSFERRED:
         text = (f"the consumer's contact was transferred from {detail.get('from')} to "
                 f"{detail.get('to')}")
+    elif entry.action == CONTACT_CHANGED:
+        text = _contact_change(detail)
     else:
         text = entry.action
     reason = detail.get("reason")
     return f"{text} (why: {reason})" if reason else text
+
+
+def _contact_change(detail: Mapping[str, Any]) -> str:
+    """A ``contact_changed`` entry as a sentence (see :mod:`rulekit.lifecycle`)."""
+    action, agent = detail.get("action"), detail.get("agent")
+    before = detail.get("before") or {}
+    after = detail.get("after") or {}
+    if action == "share":
+        text = f"the consumer's contact was shared with {agent}"
+    elif action == "unshare":
+        text = f"the consumer's contact was no longer shared with {agent}"
+    elif action == "transfer":
+        text = (f"the consumer's contact was transferred from {before.get('owner')} to "
+                f"{after.get('owner')}")
+    elif action == "delete":
+        text = f"{agent}'s record of the consumer's contact was deleted"
+        if after.get("owner") not in (None, before.get("owner")):
+            text += f"; it stays with {after.get('owner')}"
+    else:
+        text = "the consumer's contact status was changed"
+    if before.get("status") != after.get("status") and action != "status":
+        text += f" (status {before.get('status')} → {after.get('status')})"
+    elif action == "status":
+        text = (f"the consumer's contact status went from {before.get('status')} to "
+                f"{after.get('status')}")
+    return text
 
 
 def render_changes(entries: Sequence[AuditEntry], zone: tzinfo = UTC) -> str:

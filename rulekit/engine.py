@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, TypeVar
 
+from rulekit.agent_pauses import apply_pauses
 from rulekit.changes import explanation
-from rulekit.model import Lead
+from rulekit.lifecycle import change_contact
+from rulekit.model import Contact, Lead
 from rulekit.pipeline import (
     ACTIVITY_KINDS,
     ERROR_QUEUE,
@@ -42,7 +44,7 @@ from rulekit.pipeline import (
     lead_seed,
     park,
 )
-from rulekit.pipeline.effects import AdvanceRotation, Effect
+from rulekit.pipeline.effects import AdvanceRotation, Effect, PauseAgent
 from rulekit.pipeline.events import Verdict
 from rulekit.pipeline.park import describe
 from rulekit.pipeline.state import KEPT
@@ -224,6 +226,8 @@ class Engine:
         self.store.commit(lead.id, state.serial if state else None, decision.state,
                           decision.effects, decision.trace, at,
                           lead=lead if store_lead else None)
+        if any(isinstance(effect, PauseAgent) for effect in decision.effects):
+            self.world = apply_pauses(self.store, self.world, decision.effects, at)
 
     @staticmethod
     def _retrying(lead_id: str, attempt: Callable[[], T]) -> T:
@@ -333,6 +337,18 @@ class Engine:
         if activity not in ACTIVITY_KINDS:
             raise ValueError(f"{activity!r} is not one of: {', '.join(ACTIVITY_KINDS)}")
         return self._handle(lead_id, ActivityLogged(agent, activity, note), now)
+
+    def change_contact(self, contact_key: str, action: str, *, by: str, reason: str = "",
+                       agent: str | None = None, status: str | None = None,
+                       lead_id: str | None = None, now: datetime | None = None
+                       ) -> tuple[Contact | None, Contact]:
+        """Run a contact lifecycle action (:mod:`rulekit.lifecycle`: share, unshare,
+        transfer, delete, status) as ``by``, audited, its agent checked against the world;
+        the contact before and after.  The store must keep an audit history
+        (:class:`~rulekit.storage.base.Access`)."""
+        return change_contact(self.store, contact_key, action, by=by, reason=reason,
+                              at=now or self.clock.now(), agent=agent, status=status,
+                              lead_id=lead_id, agents=self.world.agents)
 
     def retry(self, lead_id: str, by: str, reason: str | None = None,
               now: datetime | None = None) -> Decision:

@@ -131,6 +131,7 @@ CODES: dict[str, CodeInfo] = _catalogue(
     CodeInfo("RK313", "name not in the world"),
     CodeInfo("RK314", "world names not checked", W),
     CodeInfo("RK315", "recipient cannot be notified"),
+    CodeInfo("RK316", "invalid team"),
     # 4xx: calendars and time
     CodeInfo("RK401", "unknown time zone"),
     CodeInfo("RK402", "unknown holiday country or region"),

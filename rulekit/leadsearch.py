@@ -98,6 +98,7 @@ class LeadRow:
                 "interest": contact.interest if contact else None,
                 "time_frame": contact.time_frame if contact else None,
                 "owners": list(self.owners),
+                "shared_with": list(contact.shared_with) if contact else [],
             },
         }
 

@@ -9,7 +9,10 @@ each decision, so they are the durable record of who was picked and who was pass
 
 A turn is a "pick" trace entry and the "pool" entry before it.  The pool entry names the
 rotation key (``key``), every candidate in the pool's order (``order``), the eligible ones
-(``eligible_ids``) and each excluded candidate with the reason (``skipped``).  Traces written
+(``eligible_ids``) and each excluded candidate with the reason (``skipped``).  When the pool
+lists teams, a team is one member of the rotation: the pick keeps the rotation's members
+(``members``, a team by its id), the eligible ones and the member whose turn it was, and those
+are the turn's.  Traces written
 before the pool entry kept those keys give only counts: their turns have ``members`` and
 ``eligible`` of ``None`` (the phase of the rotation they belong to is unknown).
 """
@@ -22,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from rulekit.pipeline.pools import REASON_TEXT
+from rulekit.pipeline.teams import TEAM_UNAVAILABLE
 from rulekit.storage.base import Store
 
 
@@ -50,6 +54,8 @@ class Turn:
 
 def reason_text(reason: str) -> str:
     """``paused``, ``already offered this lead``, …: a skip reason in plain English."""
+    if reason == TEAM_UNAVAILABLE:
+        return "team with nobody eligible"
     return REASON_TEXT.get(reason, reason.replace("_", " "))
 
 
@@ -115,6 +121,16 @@ def _chosen(entries: Sequence[Any], index: int, data: dict[str, Any]) -> str | N
     return _chosen_after(entries, index)
 
 
+def _member_skips(pool_data: dict[str, Any], data: dict[str, Any],
+                  members: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The skips of a rotation's members: the listed agents the pool excluded, and the teams
+    passed over (every member of theirs excluded)."""
+    inside = set(members)
+    agents = tuple(p for p in _pairs(pool_data.get("skipped")) if p[0] in inside)
+    teams = tuple((team, TEAM_UNAVAILABLE) for team, _ in _pairs(data.get("passed_over")))
+    return agents + teams
+
+
 def lead_turns(store: Store, lead_id: str) -> list[Turn]:
     """The turns of the pools recorded in one lead's traces, in order."""
     out: list[Turn] = []
@@ -130,6 +146,13 @@ def lead_turns(store: Store, lead_id: str) -> list[Turn]:
             pool = str(pool_data.get("pool", "?"))
             strategy = str(data["strategy"])
             key = str(data.get("rotation") or pool_data.get("key") or pool)
+            if "members" in data:  # a rotation listing teams: a team is one member
+                members = _ids(data["members"])
+                out.append(Turn(lead_id, trace.at, pool, key, strategy,
+                                str(data.get("member") or data.get("chosen")), members,
+                                _ids(data.get("eligible_members")),
+                                _member_skips(pool_data, data, members or ()), data))
+                continue
             out.append(Turn(lead_id, trace.at, pool, key, strategy, _chosen(entries, i, data),
                             _ids(pool_data.get("order")), _ids(pool_data.get("eligible_ids")),
                             _pairs(pool_data.get("skipped")), data))

@@ -201,6 +201,9 @@ class Lead(_Model):
 
 
 class ContactStatus(enum.StrEnum):
+    """Where a contact stands (see :mod:`rulekit.lifecycle`): in an agent's own database,
+    assigned to an agent, shared with other agents, under contract (pending), or closed."""
+
     AGENT_DATABASE = "agent_database"
     ASSIGNED = "assigned"
     CLOSED = "closed"
@@ -224,6 +227,10 @@ class Contact(_Model):
         examples=[{"market:CMLS": "a-jordan-lee"}])
     status: ContactStatus | None = Field(None, description="Contact status.",
                                          examples=["assigned"])
+    shared_with: list[str] = Field(
+        default_factory=list,
+        description="Agent ids the owner shared the contact with (status shared).",
+        examples=[["a-sam-ortiz"]])
     lead_status: Literal["active", "inactive"] = Field(
         "active", description="Whether update requests are sent to the owner.",
         examples=["active"])
@@ -309,8 +316,9 @@ class Office(_Model):
         None, ge=0,
         description="Head count used for weighting; defaults to the number of agents listed.",
         examples=[200])
-    calendar: str | None = Field(None, description="Office calendar name.",
-                                 examples=["office-hours"])
+    calendar: str | None = Field(
+        None, description="Office calendar name (its hours and holidays); rule files count in "
+        "it with calendar: {expression: office.calendar}.", examples=["office-hours"])
 
 
 class Team(_Model):
@@ -320,6 +328,11 @@ class Team(_Model):
     name: str = Field("", description="Display name.", examples=["eTeam"])
     members: list[str] = Field(default_factory=list, description="Agent ids.",
                                examples=[["a-jordan-lee"]])
+    lead: str | None = Field(
+        None, min_length=1,
+        description="The team's lead agent: one of its members, who takes the team's turns "
+        "in a rotation whose pool says 'team_pick: lead'.",
+        examples=["a-jordan-lee"])
 
 
 class Listing(_Model):

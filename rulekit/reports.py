@@ -1,5 +1,6 @@
-"""Reports over a store: how fast agents answer (how leads were shared out is judged in
-:mod:`rulekit.fairness`).
+"""Reports over a store: how fast agents answer (how long they take from an assignment to the
+first contact with the consumer is in :mod:`rulekit.first_contact`; how leads were shared out
+is judged in :mod:`rulekit.fairness`).
 
 The report reads only what any store keeps (leads, offers, assignments and the decision
 traces), so it works on a store filled by any engine, and from Python::
@@ -107,10 +108,19 @@ class ResponseTimes:
             return None
         return max(timed, key=lambda a: (a.median or 0, a.p90 or 0, a.worst or 0, a.agent))
 
+    @property
+    def silent(self) -> list[AgentTimes]:
+        """Agents who have never answered an offer (accepted, declined or late) although at
+        least one waited on them until it expired, most offers first (an agent whose only
+        offers were broadcasts others claimed first is not named)."""
+        return sorted((a for a in self.agents if a.unanswered and not a.answered),
+                      key=lambda a: (-a.offers, a.agent))
+
     def to_json(self) -> dict[str, Any]:
         slowest = self.slowest
         return {"agents": [a.to_json() for a in self.agents],
                 "slowest": slowest.agent if slowest else None,
+                "never_answered": [a.agent for a in self.silent],
                 "responses": [r.to_json() for r in self.responses]}
 
 

@@ -26,6 +26,9 @@ ScopeKind = Literal["global", "channel", "market", "expression"]
 PickStrategy = Literal["random", "weighted", "round_robin", "least_recently_offered"]
 Exclusion = Literal["paused", "already_offered", "off_duty", "at_capacity"]
 ALL_EXCLUSIONS: tuple[Exclusion, ...] = ("paused", "already_offered", "off_duty", "at_capacity")
+#: Who gets a turn a team takes in a rotation: the next member in the team's own rotation, or
+#: the team's lead.
+TeamPick = Literal["rotate", "lead"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,22 @@ class Scope:
 
     def __str__(self) -> str:
         return self.kind if self.expression is None else f"expression({self.expression.source})"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarChoice:
+    """A calendar chosen per lead (``calendar: {expression: …}``): a string expression over
+    the lead and its office (the DSL's ``calendar`` context) giving a calendar's name."""
+
+    expression: CompiledExpression
+
+    def __str__(self) -> str:
+        return f"`{self.expression.text}`"
+
+
+#: What a ``calendar:`` option holds: a calendar's name, ``agent`` (each agent's own
+#: calendar), or a :class:`CalendarChoice`.
+CalendarRef = str | CalendarChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +94,7 @@ class AttachToOwner(Step):
 class Offer(Step):
     to: CompiledExpression
     duration: Duration
-    calendar: str | None = None
+    calendar: CalendarRef | None = None
     own: tuple[Scope, ...] = ()
     notify: Notify | None = None
     kind: str = "offer"
@@ -88,7 +107,7 @@ class OfferSequence(Step):
     pick: PickStrategy = "random"
     weight: CompiledExpression | None = None
     attempts: int | None = None  # None: until accepted
-    calendar: str | None = None
+    calendar: CalendarRef | None = None
     own: tuple[Scope, ...] = ()
     notify: Notify | None = None
     kind: str = "offer_sequence"
@@ -98,7 +117,7 @@ class OfferSequence(Step):
 class Broadcast(Step):
     pool: str
     duration: Duration | None = None
-    calendar: str | None = None
+    calendar: CalendarRef | None = None
     own: tuple[Scope, ...] = ()
     notify: Notify | None = None
     kind: str = "broadcast"
@@ -146,9 +165,23 @@ class Qualify(Step):
     verdicts: tuple[tuple[str, tuple[Step, ...]], ...]
     mode: Literal["broadcast", "round_robin"] = "broadcast"
     duration: Duration | None = None
-    calendar: str | None = None
+    calendar: CalendarRef | None = None
     on_timeout: tuple[Step, ...] = ()
     kind: str = "qualify"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectContact(Step):
+    """A first-contact SLA on the lead the step before assigned: the assignee must log a
+    contact (call, email, text, showing) ``within`` the duration; if not, ``otherwise`` (the
+    YAML ``else``) runs with the missed agent counted as already offered, and the agent is
+    paused at their ``pause_after``-th miss."""
+
+    within: Duration
+    calendar: CalendarRef | None = None
+    otherwise: tuple[Step, ...] = ()
+    pause_after: int | None = None
+    kind: str = "expect_contact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +212,10 @@ class Pool:
     match: tuple[tuple[str, CompiledExpression], ...] = ()
     where: CompiledExpression | None = None
     exclude: tuple[Exclusion, ...] = ALL_EXCLUSIONS
-    calendar: str | None = None
+    calendar: CalendarRef | None = None
     policy: str = ""
+    #: who gets a turn a team of ``members`` takes (:mod:`rulekit.pipeline.teams`)
+    team_pick: TeamPick = "rotate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,3 +224,31 @@ def test_any_run_of_edits_and_pauses_is_judged_even(
     assert rotation.turns + len(store.queue_items()) == routed
     for phase in rotation.phases:
         assert sum(s.picks for s in phase.shares.values()) == phase.turns
+
+
+TEAM_WORLD = WORLD + """\
+teams:
+  - {id: t-east, name: East team, members: [a4, a5]}
+"""
+TEAM_RULES = RULES.replace("members: [a1, a2, a3, a4, a5, a6, a7]", "members: [a1, t-east, a2]")
+
+
+def test_a_team_is_one_member_of_its_rotation(tmp_path: Path) -> None:
+    (tmp_path / "world.yaml").write_text(TEAM_WORLD, encoding="utf-8")
+    (tmp_path / "office.yaml").write_text(TEAM_RULES, encoding="utf-8")
+    store: Any = open_store(f"sqlite:///{tmp_path / 't.db'}")
+    load_files(store, tmp_path, tmp_path / "world.yaml", by="ana", now=T0)
+    at = _route(store, 1, 12, T0)
+    pause_agent(store, "a4", by="ana", now=at)
+    pause_agent(store, "a5", by="ana", now=at)
+    _route(store, 13, 6, at)
+    turns = ledger(store)
+    assert {t.members for t in turns} == {("a1", "t-east", "a2")}
+    assert [t.chosen for t in turns[:6]] == ["a1", "a2", "t-east", "a1", "a2", "t-east"]  # ring
+    assert turns[-1].skipped == (("t-east", "team_unavailable"),)
+    (rotation,) = rotations(turns)
+    (phase,) = rotation.phases
+    assert {n: s.picks for n, s in phase.shares.items()} == {"a1": 7, "t-east": 4, "a2": 7}
+    assert phase.shares["t-east"].skip_text() == "6 team with nobody eligible"
+    assert rotation.fair and phase.spread == 0  # a1 and a2, eligible on every turn
+    store.close()

@@ -4,7 +4,12 @@ Times are shown in the brokerage's zone (that of the store's active world, see
 :func:`~rulekit.cli.zones.store_zone`) or in ``--tz ZONE``; the JSON form keeps ISO 8601
 instants with offsets.
 
-Exit codes: 0 explained, 1 unknown lead (or the store cannot be opened), 2 usage error.
+``--agent ID`` answers "why not me?" for one agent instead (:mod:`rulekit.whynot`): where
+that agent dropped out of the lead's routing — not in the pool and which filter left them out,
+paused, already offered, lost the turn or the draw, beaten to the offer — or that they got it.
+
+Exit codes: 0 explained, 1 unknown lead or agent (or the store cannot be opened), 2 usage
+error.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, tzinfo
 
 from rulekit.changes import changes_json, lead_changes, render_changes
 from rulekit.cli.zones import chosen_zone, store_zone
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.storage.redact import redact_url
 from rulekit.trace import render_history
+from rulekit.whynot import UnknownAgent, explain_agent
 
 TZ_HELP = ("time zone of the times shown, e.g. America/Chicago or UTC (default: the "
            "brokerage's, from the store's active world; UTC for a store without one)")
@@ -37,6 +43,9 @@ def main(argv: Sequence[str]) -> int:
                    help="the store: sqlite:///path.db, postgresql://…, memory://")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--tz", metavar="ZONE", help=TZ_HELP)
+    p.add_argument("--agent", metavar="ID",
+                   help="say for this agent where they dropped out of the lead's routing "
+                   "(why they did not get it), or that they got it")
     args = p.parse_args(argv)
     chosen = chosen_zone("rulekit explain", args.tz)
     try:
@@ -47,6 +56,8 @@ def main(argv: Sequence[str]) -> int:
                 print(f"rulekit explain: no lead '{args.lead}' in {db} (list the leads "
                       f"with: rulekit leads --db {db})", file=sys.stderr)
                 return 1
+            if args.agent is not None:
+                return _why_not(store, args.lead, args.agent, args.format, chosen)
             traces = store.traces(args.lead)
             state = store.get_state(args.lead)
             zone = chosen or (store_zone(store) if args.format == "text" else UTC)
@@ -69,4 +80,19 @@ def main(argv: Sequence[str]) -> int:
     if changes:
         print()
         print(render_changes(changes, zone))
+    return 0
+
+
+def _why_not(store: object, lead_id: str, agent_id: str, form: str,
+             chosen: tzinfo | None) -> int:
+    """``--agent``: the answer for one agent, as text or JSON."""
+    try:
+        answer = explain_agent(store, lead_id, agent_id)
+    except UnknownAgent as exc:
+        print(f"rulekit explain: {exc}", file=sys.stderr)
+        return 1
+    if form == "json":
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(answer.render(chosen or store_zone(store)))
     return 0

@@ -25,6 +25,7 @@ COMMANDS = {
     "report": ("rulekit.cli.report", "response-times or distribution reports (--db URL)"),
     "day": ("rulekit.cli.day", "route a day of leads through a policy folder and summarise"),
     "retry": ("rulekit.cli.retry", "route parked leads again after a fix (--db URL)"),
+    "contacts": ("rulekit.cli.contacts", "show, share, transfer, close contacts (--db URL)"),
     "load": ("rulekit.cli.load", "load rule files and a world into a store (--db URL)"),
     "worker": ("rulekit.cli.worker", "fire due timers and deliver notifications (--db URL)"),
     "migrate": ("rulekit.cli.migrate", "create or upgrade a store's schema (--db URL)"),

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 
 from rulekit.cli.fairness_text import align as _align
 from rulekit.cli.fairness_text import render_distribution, render_ledger
+from rulekit.cli.first_contact_text import as_of, render_first_contacts, target_duration
 from rulekit.fairness import distribution
+from rulekit.first_contact import first_contacts
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.ledger import ledger
 from rulekit.reports import ResponseTimes, duration_text, response_times
@@ -49,6 +51,10 @@ def render_response_times(report: ResponseTimes, names: Mapping[str, str] | None
                   f"{duration_text(slowest.worst)}, {slowest.unanswered} unanswered)"]
     else:
         lines += ["", "Slowest agent: nobody has answered an offer yet."]
+    silent = report.silent
+    lines.append("Never answered an offer: " + (", ".join(
+        f"{named.get(a.agent, a.agent)} ({a.offers} offer{'s' if a.offers != 1 else ''}, "
+        f"{a.unanswered} unanswered, {a.missed} missed)" for a in silent) or "nobody"))
     return "\n".join(lines)
 
 
@@ -62,6 +68,14 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--db", required=True, metavar="URL",
                    help="the store: sqlite:///path.db, postgresql://…, memory://")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="the same as --format json")
+    p.add_argument("--target", type=target_duration, metavar="DURATION",
+                   help="response-times: the first-contact target, like 30m, 2h, 45s or "
+                   "1h30m; names the agents over it (default: no target)")
+    p.add_argument("--now", type=as_of, metavar="ISO",
+                   help="response-times: the instant open leads are judged at (default: the "
+                   "real clock)")
     p.add_argument("--pool", metavar="NAME",
                    help="ledger: only the turns of this pool (default: every pool)")
     args = p.parse_args(argv)
@@ -69,8 +83,11 @@ def main(argv: Sequence[str]) -> int:
         with reading_store(args.db) as store:
             if args.report == "response-times":
                 times = response_times(store)
-                out = (json.dumps(times.to_json(), indent=2) if args.format == "json"
-                       else render_response_times(times, agent_names(store)))
+                contacts = first_contacts(store, args.target, args.now)
+                out = (json.dumps({**times.to_json(), "first_contact": contacts.to_json()},
+                                  indent=2) if args.format == "json"
+                       else render_response_times(times, agent_names(store)) + "\n\n"
+                       + render_first_contacts(contacts, agent_names(store)))
             elif args.report == "ledger":
                 turns = [t for t in ledger(store) if args.pool in (None, t.pool)]
                 out = (json.dumps([t.to_json() for t in turns], indent=2)

@@ -29,6 +29,8 @@ from rulekit.storage.url import StoreOpenError, open_store_or_explain
 ENV_DB = "RULEKIT_DB"
 ENV_KEY = "RULEKIT_SIGNING_KEY"
 ENV_WORKER = "RULEKIT_SERVE_WORKER"
+ENV_SHARED = "RULEKIT_SHARED_CONTACTS"
+SHARED_CONTACTS = ("leads", "contact")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
                    help="server processes (default 1)")
     p.add_argument("--no-worker", action="store_true",
                    help="do not run the worker loop here (run 'rulekit worker' apart)")
+    p.add_argument("--shared-contacts", choices=SHARED_CONTACTS,
+                   default=os.environ.get(ENV_SHARED) or "leads",
+                   help="what an agent a contact is shared with reads: the consumer's leads "
+                   "and the contact (leads, the default), or the contact only")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -54,7 +60,8 @@ def app_from_environment() -> object:
 
     return create_app(ServiceConfig(db=os.environ[ENV_DB],
                                     signing_key=os.environ.get(ENV_KEY, ""),
-                                    worker=os.environ.get(ENV_WORKER, "1") == "1"))
+                                    worker=os.environ.get(ENV_WORKER, "1") == "1",
+                                    shared_contacts=os.environ.get(ENV_SHARED) or "leads"))
 
 
 def main(argv: Sequence[str]) -> int:
@@ -89,6 +96,7 @@ def main(argv: Sequence[str]) -> int:
         os.environ[ENV_KEY] = secrets.token_urlsafe(32)
     os.environ[ENV_DB] = args.db
     os.environ[ENV_WORKER] = "0" if args.no_worker else "1"
+    os.environ[ENV_SHARED] = args.shared_contacts
     import uvicorn
 
     from rulekit.service.metrics import MULTIPROCESS_DIR

@@ -28,9 +28,11 @@ from rulekit.dsl import (
     CompiledExpression,
     Duration,
     Type,
+    ast,
     compile_expression,
     parse_duration,
 )
+from rulekit.dsl.parse import located, parse
 from rulekit.errors import DiagnosticSink, RulekitError, SourceLocation
 from rulekit.ruleset import (
     ALL_EXCLUSIONS,
@@ -38,7 +40,10 @@ from rulekit.ruleset import (
     Assign,
     AttachToOwner,
     Broadcast,
+    CalendarChoice,
+    CalendarRef,
     Drop,
+    ExpectContact,
     Hold,
     Notify,
     NotifyStep,
@@ -175,8 +180,10 @@ class _Builder:
                             doc.location(path))
         return name
 
-    def calendar_ref(self, doc: Document, path: P, *, allow_agent: bool) -> str | None:
+    def calendar_ref(self, doc: Document, path: P, *, allow_agent: bool) -> CalendarRef | None:
         name = doc.get(path)
+        if isinstance(name, dict) and "expression" in name:
+            return self.calendar_choice(doc, (*path, "expression"))
         if not isinstance(name, str):
             return None
         if allow_agent and name == "agent":
@@ -189,6 +196,27 @@ class _Builder:
             return None
         self.used_calendars.add(name)
         return name
+
+    def calendar_choice(self, doc: Document, path: P) -> CalendarChoice | None:
+        """``calendar: {expression: …}``: a string expression over the lead and its office;
+        each calendar name it may give as a literal (the expression itself, or an argument of
+        ``coalesce`` it ends with) must be defined (RK302 at the literal)."""
+        compiled = self.expr(doc, path, "calendar", STRING)
+        if compiled is None:
+            return None
+        ok = True
+        for literal in _result_literals(parse(compiled.text, locate=doc.locator(path))):
+            name = literal.value
+            if not isinstance(name, str):
+                continue
+            if name in self.calendar_names:
+                self.used_calendars.add(name)
+            elif not self.failed.covers("calendars", name):
+                self.sink.error("RK302", f"undefined calendar '{name}'",
+                                located(doc.locator(path), literal.span),
+                                hint=self.hint("calendars", name, self.calendar_names))
+                ok = False
+        return CalendarChoice(compiled) if ok else None
 
     # -- stages ----------------------------------------------------------------------------
     def collect(self) -> None:
@@ -259,6 +287,7 @@ class _Builder:
                 exclude=tuple(spec.get("exclude", ALL_EXCLUSIONS)),
                 calendar=calendar,
                 policy=policy,
+                team_pick=spec.get("team_pick", "rotate"),
             )
 
     def scope(self, doc: Document, path: P) -> Scope | None:
@@ -344,7 +373,7 @@ class _Builder:
                      self.notify(doc, (*at, "notify")))
 
     def step_calendar(self, doc: Document, at: P, body: dict[str, Any],
-                      duration: Duration | None) -> str | None:
+                      duration: Duration | None) -> CalendarRef | None:
         calendar = (self.calendar_ref(doc, (*at, "calendar"), allow_agent=True)
                     if "calendar" in body else None)
         if duration is not None and duration.business and "calendar" not in body:
@@ -411,7 +440,7 @@ class _Builder:
 
     def step_hold(self, doc: Document, at: P, body: Any, loc: SourceLocation) -> Step | None:
         calendar = self.calendar_ref(doc, (*at, "until_open"), allow_agent=False)
-        return Hold(loc, calendar) if calendar else None
+        return Hold(loc, calendar) if isinstance(calendar, str) else None
 
     def step_qualify(self, doc: Document, at: P, body: Any, loc: SourceLocation) -> Step | None:
         pool = self.pool_ref(doc, (*at, "pool"), "agents")
@@ -430,6 +459,23 @@ class _Builder:
             return None
         return Qualify(loc, pool, tuple(verdicts), body.get("mode", "broadcast"), duration,
                        calendar, on_timeout)
+
+    def step_expect_contact(self, doc: Document, at: P, body: Any,
+                            loc: SourceLocation) -> Step | None:
+        within = self.duration(doc, (*at, "within"))
+        calendar = (self.calendar_ref(doc, (*at, "calendar"), allow_agent=True)
+                    if "calendar" in body else None)
+        if within is not None and within.business and calendar is None \
+                and "calendar" not in body:
+            self.sink.error("RK302", f"business duration '{within}' needs a calendar",
+                            doc.location((*at, "within")),
+                            hint="add 'calendar: <name>' (or 'calendar: agent') to this step")
+        otherwise: tuple[Step, ...] | None = ()
+        if "else" in body:
+            otherwise = self.steps(doc, (*at, "else"))
+        if within is None or otherwise is None:
+            return None
+        return ExpectContact(loc, within, calendar, otherwise, body.get("pause_after"))
 
     def step_use_policy(self, doc: Document, at: P, body: Any,
                         loc: SourceLocation) -> Step | None:
@@ -495,6 +541,16 @@ class _Builder:
             disabled_queue=data.get("disabled_queue", "manual"),
             precedence=data.get("precedence"),
         )
+
+
+def _result_literals(node: ast.Node) -> list[ast.Literal]:
+    """The literals an expression's value may be: the expression itself, or (recursively)
+    the arguments of a ``coalesce`` it is."""
+    if isinstance(node, ast.Literal):
+        return [node]
+    if isinstance(node, ast.Call) and node.name == "coalesce":
+        return [found for arg in node.args for found in _result_literals(arg)]
+    return []
 
 
 def _set(values: list[str] | None) -> frozenset[str] | None:

@@ -9,6 +9,8 @@ other step can pass (nobody accepted, the pool is empty, there is no owner).  A 
 can pass and that does not say ``then: continue`` leaves such a lead unrouted, and so does a
 policy whose leads can get past its last rule.  ``assign`` counts as resolving: its target is
 a fact of the lead, and a missing target is a data error reported at run time, not a path.
+An ``expect_contact`` step right after it reopens the path: a missed first contact runs its
+``else`` steps, and routing goes on after it when they pass.
 """
 
 from __future__ import annotations
@@ -23,17 +25,32 @@ from rulekit.dsl.parse import parse
 from rulekit.errors import DiagnosticSink, RulekitError, SourceLocation
 from rulekit.model import Agent, Staff
 from rulekit.notify.recipients import is_email_address, is_webhook_url, looks_like_url
-from rulekit.ruleset import Policy, Qualify, Rule, Step
+from rulekit.ruleset import ExpectContact, Policy, Qualify, Rule, Step
 from rulekit.suggest import did_you_mean
 from rulekit.world import World
 
 ALWAYS_RESOLVING = frozenset({"queue", "drop", "use_policy", "assign"})
 
 
-def steps_can_pass(steps: Sequence[Step]) -> bool:
-    """Whether a lead can come out of these steps without being resolved."""
-    for step in steps:
+#: Steps that can give the lead an assignee: an ``expect_contact`` step must follow one.
+ASSIGNING = frozenset({"assign", "attach_to_owner", "round_robin", "offer", "offer_sequence",
+                       "broadcast"})
+
+
+def steps_can_pass(steps: Sequence[Step], *, sla_else: bool = True) -> bool:
+    """Whether a lead can come out of these steps without being resolved.
+
+    An ``expect_contact`` step after an assigning step adds a way out: a missed contact runs
+    its ``else`` steps, and when they can pass, routing goes on after it (without
+    ``sla_else``, that way out is not counted: to tell whether it is the only one)."""
+    for index, step in enumerate(steps):
         kind = getattr(step, "kind", "")
+        after = steps[index + 1] if index + 1 < len(steps) else None
+        if isinstance(after, ExpectContact) and kind in ASSIGNING:
+            if kind in ALWAYS_RESOLVING and not (
+                    sla_else and steps_can_pass(after.otherwise)):
+                return False
+            continue
         if kind in ALWAYS_RESOLVING:
             return False
         if kind == "pick_office" and getattr(step, "hand_to", None):
@@ -47,6 +64,32 @@ def steps_can_pass(steps: Sequence[Step]) -> bool:
     return True
 
 
+def _branches(step: Step) -> Iterator[Sequence[Step]]:
+    """The step lists nested in a step: a qualification's verdicts and timeout, an SLA's
+    ``else``."""
+    if isinstance(step, Qualify):
+        yield from (branch for _, branch in step.verdicts)
+        yield step.on_timeout
+    elif isinstance(step, ExpectContact):
+        yield step.otherwise
+
+
+def _check_sla_places(steps: Sequence[Step], sink: DiagnosticSink) -> None:
+    """Each ``expect_contact`` comes right after a step that can assign the lead (RK105)."""
+    for index, step in enumerate(steps):
+        if isinstance(step, ExpectContact):
+            before = getattr(steps[index - 1], "kind", "") if index else ""
+            if before not in ASSIGNING:
+                where = f"after '{before}'" if before else "first in its steps"
+                sink.error("RK105", f"expect_contact {where} has no assignee to hold to it: "
+                           "it must come right after a step that assigns the lead",
+                           step.location, hint="put it right after an assign, "
+                           "attach_to_owner, round_robin, offer, offer_sequence or broadcast "
+                           "step")
+        for branch in _branches(step):
+            _check_sla_places(branch, sink)
+
+
 def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
     seen: dict[str, Rule] = {}
     blocked_by: Rule | None = None
@@ -58,6 +101,7 @@ def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
                        hint="give each rule its own name")
         else:
             seen[rule.name] = rule
+        _check_sla_places(rule.steps, sink)
         if blocked_by is not None:
             sink.error("RK305", f"rule '{rule.name}' can never run: rule '{blocked_by.name}' "
                        "before it has no condition and always ends the routing", rule.location,
@@ -65,7 +109,13 @@ def _check_rules(policy: Policy, sink: DiagnosticSink) -> None:
                        "before it")
             continue
         can_pass = steps_can_pass(rule.steps)
-        if can_pass and rule.then == "stop":
+        if can_pass and rule.then == "stop" and not steps_can_pass(rule.steps, sla_else=False):
+            sink.error("RK312", f"a lead can leave rule '{rule.name}' unrouted: when its "
+                       "assignee misses the first contact, the expect_contact 'else' steps "
+                       "can end without an owner, a queue or a drop", rule.location,
+                       hint="end the 'else' steps with a 'queue' step, or add 'then: "
+                       "continue' to go on with the next rule")
+        elif can_pass and rule.then == "stop":
             sink.error("RK312", f"a lead can leave rule '{rule.name}' unrouted: its steps can "
                        "end without an owner, a queue or a drop", rule.location,
                        hint="add 'then: continue' to go on with the next rule, or end the "
@@ -184,10 +234,8 @@ def _check_handoffs(policies: Sequence[Policy], sink: DiagnosticSink) -> None:
             name = getattr(step, "policy", None) or getattr(step, "hand_to", None)
             if isinstance(name, str):
                 found.add(name)
-            if isinstance(step, Qualify):
-                for _, branch in step.verdicts:
-                    found |= targets(branch)
-                found |= targets(step.on_timeout)
+            for branch in _branches(step):
+                found |= targets(branch)
         return found
 
     for policy in policies:
@@ -319,6 +367,9 @@ class WorldNames:
     teams: frozenset[str] = frozenset()
     staff: frozenset[str] = frozenset()
     unnotifiable: frozenset[str] = frozenset()
+    #: the teams with no member, and those with a lead (a rotation's ``team_pick: lead``)
+    empty_teams: frozenset[str] = frozenset()
+    led_teams: frozenset[str] = frozenset()
 
     @classmethod
     def of_document(cls, doc: Document) -> WorldNames:
@@ -337,37 +388,46 @@ class WorldNames:
                        for team in item.get("teams") or () if isinstance(team, str)}
         silent = {item["id"] for key in ("agents", "staff") for item in items(key)
                   if not item.get("email") and not item.get("webhook")}
+        empty = {item["id"] for item in items("teams")
+                 if not item.get("members") and item["id"] not in agent_teams}
+        led = {item["id"] for item in items("teams") if isinstance(item.get("lead"), str)}
         return cls(frozenset(ids("agents")), frozenset(ids("offices")),
                    frozenset(ids("teams") | agent_teams), frozenset(ids("staff")),
-                   frozenset(silent))
+                   frozenset(silent), frozenset(empty), frozenset(led))
 
     @classmethod
     def of_world(cls, world: World) -> WorldNames:
         people: list[Agent | Staff] = [*world.agents.values(), *world.staff.values()]
         return cls(frozenset(world.agents), frozenset(world.offices),
                    frozenset(world.teams) | frozenset(world.by_team), frozenset(world.staff),
-                   frozenset(p.id for p in people if not p.email and not p.webhook))
+                   frozenset(p.id for p in people if not p.email and not p.webhook),
+                   frozenset(t for t in world.teams if not world.by_team.get(t)),
+                   frozenset(t.id for t in world.teams.values() if t.lead is not None))
 
     def __or__(self, other: WorldNames) -> WorldNames:
+        # a team is empty only if no world of the folder gives it a member
+        empty = ((self.empty_teams - other.teams) | (other.empty_teams - self.teams)
+                 | (self.empty_teams & other.empty_teams))
         return WorldNames(self.agents | other.agents, self.offices | other.offices,
                           self.teams | other.teams, self.staff | other.staff,
-                          self.unnotifiable | other.unnotifiable)
+                          self.unnotifiable | other.unnotifiable, empty,
+                          self.led_teams | other.led_teams)
 
 
 def world_references(docs: Sequence[Document]) -> Iterator[Where]:
     """The world names the rule files use, in document order: ``(kind, name, doc, path,
-    position)`` where ``kind`` is ``agents``, ``offices``, ``teams`` or ``recipients`` (a
-    notification recipient that is not a role, an email address or a URL: an agent or staff
-    id), ``path`` leads to the value in ``doc`` and ``position`` is (line, column) inside an
-    expression's text, for a string literal of an ``offer``/``assign`` target (``None`` for a
-    plain value)."""
+    position)`` where ``kind`` is ``agents``, ``offices``, ``teams``, ``members`` (a member of
+    an agents pool: an agent or a team id) or ``recipients`` (a notification recipient that is
+    not a role, an email address or a URL: an agent or staff id), ``path`` leads to the value
+    in ``doc`` and ``position`` is (line, column) inside an expression's text, for a string
+    literal of an ``offer``/``assign`` target (``None`` for a plain value)."""
     for doc in docs:
         data = doc.data
         for name, spec in (data.get("pools") or {}).items():
             if not isinstance(spec, dict):
                 continue
             base = ("pools", name)
-            member_kind = "offices" if spec.get("of") == "offices" else "agents"
+            member_kind = "offices" if spec.get("of") == "offices" else "members"
             for key, kind in (("members", member_kind), ("offices", "offices"),
                               ("teams", "teams")):
                 if key != "members" and member_kind == "offices":
@@ -401,6 +461,8 @@ def _step_references(doc: Document, path: tuple[str | int, ...], steps: Any) -> 
             for verdict, branch in (body.get("verdicts") or {}).items():
                 yield from _step_references(doc, (*at, "verdicts", verdict), branch)
             yield from _step_references(doc, (*at, "on_timeout"), body.get("on_timeout"))
+        if kind == "expect_contact" and isinstance(body, dict):
+            yield from _step_references(doc, (*at, "else"), body.get("else"))
 
 
 def _is_address(name: str) -> bool:
@@ -453,23 +515,47 @@ def check_world_names(docs: Sequence[Document], world: WorldNames,
     cannot be notified (RK315: see :func:`check_recipients`); returns how many."""
     people = world.agents | world.staff
     known = {"agents": world.agents, "offices": world.offices, "teams": world.teams,
-             "recipients": people}
+             "members": world.agents | world.teams, "recipients": people}
     hints: dict[tuple[str, str], str | None] = {}
     found = 0
     for kind, name, doc, path, position in world_references(docs):
         if name in known[kind]:
+            if kind == "members" and name not in world.agents:
+                found += _check_team_member(doc, path, name, world, sink)
             continue
         if (kind, name) not in hints and len(hints) < MAX_WORLD_HINTS:
             hints[(kind, name)] = did_you_mean(
                 name, people | RECIPIENT_ROLES if kind == "recipients" else known[kind])
         location = (doc.locator(path)(*position) if position is not None
                     else doc.location(path))
+        what = {"members": "agent or team", "recipients": "recipient"}.get(kind, kind[:-1])
         message = (f"recipient '{name}' is not in the world: it is not a role, an agent or "
                    "staff id, an email address or an https URL" if kind == "recipients"
-                   else f"{kind[:-1]} '{name}' is not in the world")
+                   else f"{what} '{name}' is not in the world")
         sink.error("RK313", message, location, hint=hints.get((kind, name)))
         found += 1
     return found + check_recipients(docs, world, sink)
+
+
+def _check_team_member(doc: Document, path: tuple[str | int, ...], team: str,
+                       world: WorldNames, sink: DiagnosticSink) -> int:
+    """A team among a pool's ``members`` takes turns of the rotation: it needs members, and
+    a lead when the pool gives a team's turns to its lead (RK316).  Returns how many
+    problems."""
+    pool = path[1]
+    if team in world.empty_teams:
+        sink.error("RK316", f"team '{team}' has no members: it cannot take a turn in pool "
+                   f"'{pool}'", doc.location(path),
+                   hint=f"give '{team}' members in the world, or take it out of the pool")
+        return 1
+    spec = doc.get(("pools", pool))
+    if isinstance(spec, dict) and spec.get("team_pick") == "lead" \
+            and team not in world.led_teams:
+        sink.error("RK316", f"team '{team}' has no lead: pool '{pool}' gives a team's turn "
+                   "to its lead (team_pick: lead)", doc.location(path),
+                   hint=f"give '{team}' a lead in the world, or use 'team_pick: rotate'")
+        return 1
+    return 0
 
 
 def notify_mappings(docs: Sequence[Document]) -> Iterator[tuple[Document,

@@ -177,6 +177,25 @@ def _staff_ids(doc: Document, staff: list[Staff], agent_ids: set[str],
     return seen
 
 
+def _check_team_leads(doc: Document, teams: list[Team], agents: list[Agent],
+                      sink: DiagnosticSink) -> None:
+    """A team's ``lead`` is an agent of the world and one of the team's members (RK316)."""
+    agent_ids = {a.id for a in agents}
+    for i, team in enumerate(teams):
+        lead = team.lead
+        if lead is None:
+            continue
+        members = set(team.members) | {a.id for a in agents if team.id in a.teams}
+        where = doc.location(("teams", i, "lead"))
+        if lead not in agent_ids:
+            sink.error("RK316", f"lead '{lead}' of team '{team.id}' is not an agent of this "
+                       "world", where, hint=did_you_mean(lead, members or agent_ids))
+        elif lead not in members:
+            sink.error("RK316", f"lead '{lead}' of team '{team.id}' is not one of its members",
+                       where, hint=f"add '{lead}' to the team's members, or name one of them "
+                       "as its lead")
+
+
 def build_world(doc: Document, sink: DiagnosticSink, *,
                 horizon_from: date | None = None) -> World | None:
     """Build a :class:`World` from a schema-valid world document, checking its references
@@ -230,6 +249,7 @@ def build_world(doc: Document, sink: DiagnosticSink, *,
     for i, team_ in enumerate(teams):
         for j, member in enumerate(team_.members):
             ref("agents", member, ("teams", i, "members", j), "agent")
+    _check_team_leads(doc, teams, agents, sink)
     for i, listing in enumerate(listings):
         ref("agents", listing.listing_agent, ("listings", i, "listing_agent"), "agent")
     for i, contact in enumerate(contacts):

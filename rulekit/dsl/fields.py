@@ -24,6 +24,8 @@ Contexts (:data:`CONTEXTS`):
   fields ``agent.load`` (number of open leads) and ``agent.office`` (first office id, nullable).
 * ``office`` — a pool filter or weight over offices: the above plus ``office``, whose
   ``agent_count`` is a non-null number computed by the engine.
+* ``calendar`` — a ``calendar: {expression: …}`` step or pool option: the roots of
+  ``condition`` plus ``office``, the lead's office (nullable: a lead with no office).
 
 Run-time convention
 -------------------
@@ -253,6 +255,11 @@ def _make_contexts() -> dict[str, Context]:
             "office",
             {**condition, "office": _root_type(Office, "office")},
             "a pool filter or weight over offices",
+        ),
+        "calendar": Context(
+            "calendar",
+            {**condition, "office": nullable(_root_type(Office, "office"))},
+            "a calendar chosen per lead (office: the lead's office, null when it has none)",
         ),
     }
 

@@ -17,11 +17,12 @@ from rulekit.calendars import Calendar, add_duration
 from rulekit.dsl import CompiledExpression, Duration
 from rulekit.dsl.functions import INTEGER_LIMIT, describe, is_number
 from rulekit.errors import EvaluationError, SourceLocation
-from rulekit.model import Agent, Contact, Lead, Listing
+from rulekit.model import Agent, Contact, Lead, Listing, Office
 from rulekit.pipeline.effects import Effect, SendNotification
 from rulekit.pipeline.facts import Facts, contact_key
 from rulekit.pipeline.state import LeadState
-from rulekit.ruleset import Notify, Policy, RuleSet, Scope
+from rulekit.ruleset import CalendarChoice, CalendarRef, Notify, Policy, RuleSet, Scope
+from rulekit.suggest import did_you_mean
 from rulekit.trace import Trace
 from rulekit.world import World
 
@@ -94,6 +95,7 @@ class Context:
     _contact_loaded: bool = False
     _arguments: tuple[Any, ...] | None = None
     _unevaluable: set[tuple[str, str]] = field(default_factory=set)
+    _chosen: dict[int, tuple[Lead, ChosenCalendar]] = field(default_factory=dict)
 
     @property
     def rng(self) -> random.Random:
@@ -211,18 +213,62 @@ class Context:
         object.__setattr__(state, "serial", serial)
         return f"{state.lead_id}:{prefix}{serial}"
 
-    def deadline(self, duration: Duration, calendar: str | None, agent: str | None) -> datetime:
+    def deadline(self, duration: Duration, calendar: CalendarRef | None,
+                 agent: str | None) -> datetime:
         cal = self.business_calendar(calendar, agent) if duration.business else None
         if cal is None:  # plain time; CalendarError past the range of instants
             return add_duration(self.now, int(duration.seconds), False, None)
         return cal.add_business(self.now, timedelta(seconds=duration.seconds))
 
-    def business_calendar(self, calendar: str | None, agent: str | None) -> Calendar | None:
+    def business_calendar(self, calendar: CalendarRef | None,
+                          agent: str | None) -> Calendar | None:
+        """The calendar a ``calendar:`` option means for this lead (and, for ``agent``, this
+        agent's own; ``None``: wall-clock time).  A :class:`CalendarChoice` that gives no
+        defined calendar raises :class:`~rulekit.errors.EvaluationError` (the lead parks)."""
+        if isinstance(calendar, CalendarChoice):
+            return self.chosen_calendar(calendar).calendar
         if calendar == "agent":
             found = self.world.agents.get(agent) if agent else None
             own = found.calendar if found else None
             return self.world.calendars.get(own) if own else None
         return self.calendar(calendar) if calendar else None
+
+    def chosen_calendar(self, choice: CalendarChoice) -> ChosenCalendar:
+        """The calendar ``choice`` gives for the lead as it is now, said once in the trace
+        (evaluated again only if the lead changes, as when an office is picked)."""
+        cached = self._chosen.get(id(choice))
+        if cached is not None and cached[0] is self.lead:
+            return cached[1]
+        expression = choice.expression
+        office_id = self.lead.office
+        office = self.world.offices.get(office_id) if office_id else None
+        size = self.world.office_sizes.get(office.id, 0) if office is not None else None
+        value = expression.function(*self.arguments(), None, None, office, size)
+        reads_office = any(path.startswith("office.") for path in expression.fields)
+        if not isinstance(value, str):
+            why = ""
+            if reads_office and office is None:
+                why = (f" (the lead's office '{office_id}' is not in the world)" if office_id
+                       else " (the lead has no office)")
+            elif reads_office and office is not None and office.calendar is None:
+                why = f" (the lead's office {office.id} has no calendar)"
+            raise EvaluationError(expression.text, f"it gives {describe(value)}, not a "
+                                  f"calendar's name{why}", expression.location)
+        found = self.ruleset.calendars.get(value) or self.world.calendars.get(value)
+        if found is None:
+            names = sorted({*self.ruleset.calendars, *self.world.calendars})
+            hint = did_you_mean(value, names) or (
+                "defined calendars: " + ", ".join(names[:10]) if names
+                else "no calendar is defined")
+            raise EvaluationError(expression.text, f"it gives calendar '{value}', which is not "
+                                  f"defined ({hint})", expression.location)
+        chosen = ChosenCalendar(found, _why_chosen(expression, value, office_id, office))
+        self._chosen[id(choice)] = (self.lead, chosen)
+        self.trace.add("detail", f"Calendar '{value}' ({chosen.why}), chosen by "
+                       f"`{expression.text}`.", expression.location,
+                       {"calendar": value, "why": chosen.why, "expression": expression.text,
+                        "office": office_id})
+        return chosen
 
     # -- notifications ---------------------------------------------------------------------
     def recipients(self, names: tuple[str, ...], *, assignee: str | None = None,
@@ -262,6 +308,32 @@ class Context:
 
     def agent_name(self, agent_id: str) -> str:
         return agent_name(self.world, agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenCalendar:
+    """The calendar a :class:`~rulekit.ruleset.CalendarChoice` gave for a lead, and why in
+    words ("the lead's office's calendar")."""
+
+    calendar: Calendar
+    why: str
+
+    def __str__(self) -> str:
+        return f"calendar '{self.calendar.name}' ({self.why})"
+
+
+def _why_chosen(expression: CompiledExpression, name: str, office_id: str | None,
+                office: Office | None) -> str:
+    """Why a calendar choice gave ``name``, in words for the trace."""
+    if "office.calendar" in expression.fields:
+        if office is not None and office.calendar == name:
+            return f"the lead's office's calendar, office {office.id}"
+        if office is None:
+            return "the default: the lead has no office" if office_id is None else \
+                f"the default: the lead's office '{office_id}' is not in the world"
+        if office.calendar is None:
+            return f"the default: the lead's office {office.id} has no calendar"
+    return "chosen for this lead"
 
 
 def weight_of(expression: CompiledExpression, value: Any) -> float:

@@ -39,9 +39,10 @@ from rulekit.pipeline.offers import (
     expired,
 )
 from rulekit.pipeline.park import Decision, park
+from rulekit.pipeline.sla import SLA_STEPS, contact_logged, contact_missed, waits_for_contact
 from rulekit.pipeline.state import ASSIGNED, PARKED, ROUTING, UNROUTED, LeadState
 from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
-from rulekit.ruleset import Policy, Qualify, Rule, RuleSet, Step
+from rulekit.ruleset import ExpectContact, Policy, Qualify, Rule, RuleSet, Step
 from rulekit.trace import Trace, message
 from rulekit.world import World
 
@@ -87,17 +88,36 @@ def select_policy(ctx: Context) -> Policy | None:
     return best
 
 
+def _branch(parent: Step, branch: str) -> tuple[Step, ...]:
+    """A nested list of steps: a qualification's verdict (or ``timeout``), an SLA's ``else``."""
+    if isinstance(parent, ExpectContact):
+        assert branch == "else"
+        return parent.otherwise
+    assert isinstance(parent, Qualify)
+    return parent.on_timeout if branch == "timeout" else dict(parent.verdicts)[branch]
+
+
 def _step_at(rule: Rule, position: tuple[Any, ...]) -> Step | None:
     """The step at a position, or ``None`` past the end of its list."""
     steps: tuple[Step, ...] = rule.steps
-    index = position[1]
-    if len(position) == 4:
-        parent = rule.steps[int(position[1])]
-        assert isinstance(parent, Qualify)
-        branch = position[2]
-        steps = parent.on_timeout if branch == "timeout" else dict(parent.verdicts)[str(branch)]
-        index = position[3]
-    return steps[int(index)] if int(index) < len(steps) else None
+    for depth in range(1, len(position) - 1, 2):
+        steps = _branch(steps[int(position[depth])], str(position[depth + 1]))
+    index = int(position[-1])
+    return steps[index] if index < len(steps) else None
+
+
+def _hand_over(ctx: Context) -> bool:
+    """After a step assigned the lead: when an ``expect_contact`` step follows it, move to
+    that step (it holds the assignee to a first contact) and say so."""
+    state = ctx.state
+    if state.status != ASSIGNED:
+        return False
+    rule = ctx.policy.rules[int(state.position[0])]
+    following = _advance(state.position)
+    if not isinstance(_step_at(rule, following), ExpectContact):
+        return False
+    ctx.update(position=following)
+    return True
 
 
 def _advance(position: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -121,8 +141,8 @@ def run(ctx: Context) -> None:
             _set(state, "matched", True)
         step = _step_at(rule, ctx.state.position)
         if step is None:
-            if len(ctx.state.position) == 4:  # end of a verdict branch: the qualify step passes
-                ctx.update(position=(rule_index, int(ctx.state.position[1]) + 1))
+            if len(ctx.state.position) > 2:  # end of a branch: its qualify or SLA step passes
+                ctx.update(position=_advance(ctx.state.position[:-2]))
                 continue
             if rule.then == "continue":
                 ctx.trace.add("rule", f"Rule '{rule.name}' did not route the lead; "
@@ -132,10 +152,12 @@ def run(ctx: Context) -> None:
             _unrouted(ctx, f"rule '{rule.name}' ended without routing the lead")
             return
         kind = step_kind(step)
-        handler = IMMEDIATE.get(kind) or WAITING_STEPS[kind]
+        handler = IMMEDIATE.get(kind) or SLA_STEPS.get(kind) or WAITING_STEPS[kind]
         outcome = handler(ctx, step, rule.name)
         if outcome == "timeout":  # a qualify step with nobody to qualify
-            ctx.update(position=(*ctx.state.position[:2], "timeout", 0))
+            ctx.update(position=(*ctx.state.position, "timeout", 0))
+            continue
+        if outcome == DONE and _hand_over(ctx):
             continue
         if outcome in (DONE, WAIT):
             return
@@ -265,7 +287,8 @@ def _resume(ctx: Context, event: Event) -> None:
             return
         close_pending(ctx, "withdrawn")
         ctx.effects.append(AssignLead(event.agent, "reassigned", ""))
-        ctx.update(status=ASSIGNED, assignee=event.agent, queue=None)
+        ctx.update(status=ASSIGNED, assignee=event.agent, queue=None,
+                   contact=None if ctx.state.contact == "waiting" else ctx.state.contact)
         return
     if isinstance(event, TimerFired):
         if pending is None or pending.timer_id != event.timer_id or state.final:
@@ -297,12 +320,15 @@ def _resume(ctx: Context, event: Event) -> None:
         return
     rule, step = _current(ctx)
     outcome = _answer(ctx, event, rule, step)
+    if outcome == DONE and isinstance(event, OfferAccepted) and _hand_over(ctx):
+        run(ctx)
+        return
     if outcome in (DONE, WAIT):
         return
     if outcome == DONE_OFFER:
         if isinstance(step, Qualify):
             if step.on_timeout:
-                ctx.update(position=(*ctx.state.position[:2], "timeout", 0))
+                ctx.update(position=(*ctx.state.position, "timeout", 0))
                 run(ctx)
                 return
         elif step_kind(step) == "offer_sequence":
@@ -327,7 +353,7 @@ def _answer(ctx: Context, event: Event, rule: Rule, step: Step) -> str:
         ctx.trace.add("event", f"Qualifier {ctx.agent_name(event.qualifier)} says: "
                       f"{event.verdict}.")
         close_pending(ctx, f"verdict:{event.verdict}", event.qualifier)
-        ctx.update(position=(*ctx.state.position[:2], event.verdict, 0))
+        ctx.update(position=(*ctx.state.position, event.verdict, 0))
         run(ctx)
         return DONE
     pending = ctx.state.pending
@@ -364,10 +390,21 @@ def _activity(ctx: Context, event: ActivityLogged) -> None:
                 "the lead is not assigned to this agent")
         return
     note = f": {event.note}" if event.note else ""
-    ctx.trace.add("event", f"{ctx.agent_name(event.agent)} logged a {event.activity} with "
+    article = "an" if event.activity[:1] in "aeiou" else "a"
+    ctx.trace.add("event", f"{ctx.agent_name(event.agent)} logged {article} {event.activity} with "
                   f"the consumer{note}.", data={"agent": event.agent,
                                                "activity": event.activity,
                                                "note": event.note})
+    contact_logged(ctx, event)
+
+
+def _contact_missed(ctx: Context) -> None:
+    """The first-contact SLA's timer fired: the miss is recorded, and routing goes on with
+    the SLA's ``else`` steps."""
+    _, step = _current(ctx)
+    assert isinstance(step, ExpectContact)
+    contact_missed(ctx, step)
+    run(ctx)
 
 
 def decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState | None, lead: Lead,
@@ -404,6 +441,8 @@ def _decide(ruleset: RuleSet, world: World, facts: Facts, state: LeadState, lead
         _retry(ctx, event)
     elif isinstance(event, ActivityLogged):
         _activity(ctx, event)
+    elif isinstance(event, TimerFired) and waits_for_contact(state, event.timer_id):
+        _contact_missed(ctx)
     elif state.final and not isinstance(event, AdminReassign):
         agent = getattr(event, "agent", None) or getattr(event, "qualifier", None)
         if isinstance(event, TimerFired):

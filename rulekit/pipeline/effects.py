@@ -19,11 +19,14 @@ class AssignLead:
 
 @dataclass(frozen=True, slots=True)
 class SetOwner:
-    """``agent`` becomes the contact's owner in ``scope_key`` if it has none there yet."""
+    """``agent`` becomes the contact's owner in ``scope_key`` if it has none there yet; a
+    contact with no status then takes ``status`` (``assigned``, or ``agent_database`` for a
+    contact its owner entered by hand)."""
 
     contact_key: str
     scope_key: str
     agent: str
+    status: str = "assigned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,15 @@ class RecordAudit:
     detail: tuple[tuple[str, Any], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PauseAgent:
+    """Pause ``agent`` in the world (an audited world edit, as an administrator's pause),
+    applied by the engine once the decision is committed: ``reason`` says why."""
+
+    agent: str
+    reason: str
+
+
 Effect = (AssignLead | SetOwner | MakeOffer | CloseOffer | ScheduleTimer | CancelTimer
           | EnqueueLead | DropLead | SendNotification | AdvanceRotation | ReportConflict
-          | RejectAction | RecordAudit)
+          | RejectAction | RecordAudit | PauseAgent)

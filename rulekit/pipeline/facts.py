@@ -60,6 +60,10 @@ class Facts(Protocol):
     def last_offered(self, agent: str) -> datetime | None:
         """When the agent was last offered a lead."""
 
+    def contact_misses(self, agent: str) -> int:
+        """How many first-contact SLAs the agent missed since they were last paused for
+        missing them (the ``contact_missed`` and ``contact_pause`` audit entries)."""
+
 
 @dataclass
 class StaticFacts:
@@ -69,6 +73,7 @@ class StaticFacts:
     rotations: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     loads: dict[str, int] = field(default_factory=dict)
     offered_at: dict[str, datetime] = field(default_factory=dict)
+    misses: dict[str, int] = field(default_factory=dict)
 
     def contact(self, key: str) -> Contact | None:
         return self.contacts.get(key)
@@ -81,3 +86,6 @@ class StaticFacts:
 
     def last_offered(self, agent: str) -> datetime | None:
         return self.offered_at.get(agent)
+
+    def contact_misses(self, agent: str) -> int:
+        return self.misses.get(agent, 0)

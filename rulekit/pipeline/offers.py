@@ -19,9 +19,11 @@ from rulekit.pipeline.effects import CancelTimer, CloseOffer, MakeOffer, Schedul
 from rulekit.pipeline.pools import PoolResult, resolve_agents
 from rulekit.pipeline.state import WAITING, Pending
 from rulekit.pipeline.steps import DONE, PASS, WAIT, assign
-from rulekit.pipeline.strategies import STRATEGIES
+from rulekit.pipeline.teams import pick_agent
 from rulekit.ruleset import (
     Broadcast,
+    CalendarChoice,
+    CalendarRef,
     Notify,
     Offer,
     OfferSequence,
@@ -37,6 +39,18 @@ def _zone(ruleset: RuleSet, calendar: str | None) -> str | None:
     """The time zone a deadline is shown in: the calendar's, or UTC."""
     cal = ruleset.calendars.get(calendar or "") if calendar else None
     return cal.tz.key if cal is not None else None
+
+
+def _counted(ctx: Context, calendar: CalendarRef | None,
+             business: bool) -> tuple[str | None, str]:
+    """The zone a deadline is shown in and what its business time counts: for a calendar
+    chosen per lead, the calendar it gave and why."""
+    if isinstance(calendar, CalendarChoice):
+        if not business:
+            return None, "wall-clock time"
+        chosen = ctx.chosen_calendar(calendar)
+        return chosen.calendar.tz.key, str(chosen)
+    return _zone(ctx.ruleset, calendar), calendar or "wall-clock time"
 
 
 @message("offer")
@@ -57,7 +71,8 @@ def word_offer(data: Mapping[str, Any], who: str, zone: str | None, business: st
 
 
 def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
-               duration: Duration | None, calendar: str | None, notify: Notify | None) -> str:
+               duration: Duration | None, calendar: CalendarRef | None,
+               notify: Notify | None) -> str:
     """Make an offer (to one agent, or a broadcast) with its optional deadline timer."""
     offer_id = ctx.next_id("o")
     deadline = (ctx.deadline(duration, calendar, agents[0] if len(agents) == 1 else None)
@@ -73,9 +88,10 @@ def open_offer(ctx: Context, agents: tuple[str, ...], mode: str, rule: str,
         offered=tuple(dict.fromkeys((*ctx.state.offered, *agents))),
     )
     who = ctx.agent_name(agents[0]) if len(agents) == 1 else f"{len(agents)} agents"
-    business = (f" ({duration} of {calendar or 'wall-clock time'})"
-                if deadline is not None and duration is not None and duration.business else "")
-    ctx.trace.add("offer", ("offer", who, _zone(ctx.ruleset, calendar), business),
+    counts = deadline is not None and duration is not None and duration.business
+    zone, counted = _counted(ctx, calendar, counts)
+    business = f" ({duration} of {counted})" if counts else ""
+    ctx.trace.add("offer", ("offer", who, zone, business),
                   data={"offer": offer_id, "agents": agents,
                         "deadline": None if deadline is None else deadline.isoformat(),
                         "mode": mode})
@@ -142,8 +158,13 @@ def run_sequence(ctx: Context, step: OfferSequence, rule: str) -> str:
             ctx.update(attempts=0)
             return PASS
     elif fresh is not result.eligible:
-        result = PoolResult(result.name, result.order, fresh, key=result.key)
-    pick = STRATEGIES[step.pick](ctx, result, _weights(ctx, step, result))
+        result = PoolResult(result.name, result.order, fresh, result.excluded, key=result.key)
+    pick = pick_agent(ctx, ctx.ruleset.pools[step.pool], result, step.pick,
+                      lambda over: _weights(ctx, step, over))
+    if pick is None:  # the pool's teams have nobody for their turn (see rulekit.pipeline.teams)
+        ctx.trace.add("step", "No eligible agent left to offer; going on.", step.location)
+        ctx.update(attempts=0)
+        return PASS
     ctx.trace.add("pick", pick.text, data=pick.data)
     ctx.update(attempts=made + 1)
     label = f"offer {made + 1}" + (f" of {step.attempts}" if step.attempts else "")
@@ -166,11 +187,11 @@ def run_broadcast(ctx: Context, step: Broadcast, rule: str) -> str:
 # -- round robin -------------------------------------------------------------------------------
 def run_round_robin(ctx: Context, step: RoundRobin, rule: str) -> str:
     result = _pool(ctx, step.pool, step.location)
-    if not result.eligible:
+    pick = pick_agent(ctx, ctx.ruleset.pools[step.pool], result, "round_robin")
+    if pick is None:
         ctx.trace.add("step", "Nobody in the rotation is eligible; going on.",
                       step.location)
         return PASS
-    pick = STRATEGIES["round_robin"](ctx, result, None)
     ctx.trace.add("pick", pick.text, data=pick.data)
     return assign(ctx, pick.chosen, "assigned", rule, step.own, step.notify)
 
@@ -182,7 +203,10 @@ def run_qualify(ctx: Context, step: Qualify, rule: str) -> str:
         ctx.trace.add("step", "No qualifier available.", step.location)
         return "timeout" if step.on_timeout else PASS
     if step.mode == "round_robin":
-        pick = STRATEGIES["round_robin"](ctx, result, None)
+        pick = pick_agent(ctx, ctx.ruleset.pools[step.pool], result, "round_robin")
+        if pick is None:  # the pool's teams have nobody for their turn
+            ctx.trace.add("step", "No qualifier available.", step.location)
+            return "timeout" if step.on_timeout else PASS
         ctx.trace.add("pick", pick.text, data=pick.data)
         qualifiers: tuple[str, ...] = (pick.chosen,)
     else:

@@ -6,6 +6,11 @@ in proportion to the pool and not to the number of agents of the brokerage.  Exc
 then counted per reason — paused, already offered, off duty, at capacity, or not matching the
 pool's ``where`` — for the trace.  A ``where`` that cannot be evaluated on a candidate counts
 as not matching; the trace says so once per decision, with the number of candidates it failed on.
+
+The trace also lists the pool's *filters* (:func:`pool_filters`): each source of membership
+(members, offices, teams, tags, each ``match`` key with the lead's value, the ``where`` with its
+text) and how many agents of the brokerage it leaves out — counted from the world's index
+sizes, once per world, pool and lead values, never by walking the agents.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from rulekit.calendars import Calendar
 from rulekit.errors import EvaluationError
 from rulekit.pipeline.context import Context, key_text
 from rulekit.ruleset import Pool
@@ -40,6 +44,8 @@ class PoolResult:
     eligible: list[str]
     excluded: dict[str, list[str]] = field(default_factory=dict)
     key: str = ""  # the rotation key: the pool, and the lead values its membership depends on
+    filters: tuple[Filter, ...] = ()  # the pool's sources of membership (:func:`pool_filters`)
+    left_out: int = 0  # agents (offices) of the brokerage who are not candidates
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -60,22 +66,90 @@ class PoolResult:
             "eligible_ids": tuple(self.eligible),
             "skipped": tuple((agent, reason) for reason, ids in self.excluded.items()
                              for agent in ids),
+            "filters": self._counted_filters(),
+            "left_out": self.left_out,
         }
+
+    def _counted_filters(self) -> tuple[Filter, ...]:
+        """The filters, the ``where`` (always last) with the candidates it excluded."""
+        filters = self.filters
+        if filters and filters[-1][0] == "where":
+            kind, key, value, _ = filters[-1]
+            return (*filters[:-1], (kind, key, value, len(self.excluded.get("where", ()))))
+        return filters
 
 
 @message("pool")
 def word_pool(data: Mapping[str, Any]) -> str:
-    """'Pool 'x': 60 candidate agents, 57 eligible; excluded: 3 paused (a1, a2, a3)'."""
-    text = (f"Pool '{data['pool']}': {data['candidates']} candidate {data.get('of', 'agents')}, "
-            f"{data['eligible']} eligible")
+    """'Pool 'x' (mls = CMLS, zip = 28202): 10 candidate agents (25 agents of the brokerage
+    left out: not in MLS CMLS or ZIP 28202 not declared), 9 eligible; excluded: 1 paused
+    (a1)'."""
+    noun = data.get("of", "agents")
+    filters: Sequence[Filter] = data.get("filters") or ()
+    values = ", ".join(f"{key} = {_shown(value)}" for kind, key, value, _ in filters
+                       if kind == "match" or (kind == "office" and key == "lead.office"))
+    text = f"Pool '{data['pool']}'" + (f" ({values})" if values else "")
+    text += f": {data['candidates']} candidate {noun}"
+    left_out: int = data.get("left_out") or 0
+    phrases = [filter_phrase(kind, key, value, noun) for kind, key, value, _ in filters
+               if kind != "where"]
+    if left_out and phrases:
+        counted = noun.removesuffix("s") if left_out == 1 else noun
+        text += (f" ({left_out} {counted} of the brokerage left out: "
+                 + " or ".join(phrases) + ")")
+    text += f", {data['eligible']} eligible"
+    condition = next((value for kind, _, value, _ in filters if kind == "where"), None)
     excluded: Sequence[tuple[str, int, Sequence[str]]] = data.get("excluded") or ()
     if excluded:
         parts = []
         for reason, count, shown in excluded:
             more = f" and {count - len(shown)} more" if count > len(shown) else ""
-            parts.append(f"{count} {REASON_TEXT.get(reason, reason)} ({', '.join(shown)}{more})")
+            said = REASON_TEXT.get(reason, reason)
+            if reason == "where" and condition:
+                said += f" `{condition}`"
+            parts.append(f"{count} {said} ({', '.join(shown)}{more})")
         text += "; excluded: " + "; ".join(parts)
     return text
+
+
+#: One filter of a pool, as its trace entry keeps it: ``(kind, key, value, excluded)``.
+#: ``kind`` is ``members``, ``office``, ``team``, ``tag``, ``match`` or ``where``; ``key`` the
+#: ``match`` key (``mls``, ``zip``, ``city``, ``office``), or ``lead.office`` for the lead's
+#: office; ``value`` what the filter used (the lead's value, the ids, the ``where``'s text;
+#: ``None``: the lead has no value); ``excluded`` how many agents (offices) of the brokerage
+#: it leaves out — for ``where``, how many candidates did not match it for this lead.
+Filter = tuple[str, str, str | None, int]
+
+_MATCH_PHRASES = {"mls": "not in MLS {}", "zip": "ZIP {} not declared",
+                  "city": "city {} not declared", "office": "not in office {}"}
+
+
+def _shown(value: str | None) -> str:
+    return "(none)" if value is None else value
+
+
+def _plural(noun: str, value: str | None) -> str:
+    return f"{noun}s" if value is not None and ", " in value else noun
+
+
+def filter_phrase(kind: str, key: str, value: str | None, noun: str = "agents") -> str:
+    """How the trace says why a filter left someone out: 'not in MLS CMLS',
+    'ZIP 28202 not declared', 'not in team t1', 'not tagged spanish', 'not a member'."""
+    if kind == "where":
+        return f"not matching the pool's condition `{value}`"
+    if kind == "members":
+        return "not a member"
+    if kind == "match" and value is None:
+        return f"the lead has no {key}"
+    if kind == "match":
+        if noun == "offices" and key == "city":
+            return f"not in or specialising in city {value}"
+        return _MATCH_PHRASES.get(key, "{} " + f"not declared for {key}").format(value)
+    if kind == "office" and key == "lead.office":
+        return f"not in the lead's office {_shown(value)}"
+    if kind == "tag":
+        return f"not tagged {value}"
+    return f"not in {_plural(kind, value)} {value}"
 
 
 class _Sources:
@@ -149,7 +223,11 @@ def agent_candidates(world: World, pool: Pool, values: tuple[str | None, ...]) -
             return []
         sources.index(key, value.lower() if key == "city" else value)
     if pool.members is not None:
-        members = [m for m in pool.members if m in world.agents]
+        # a team of the members stands for its agents here (rulekit.pipeline.teams gives
+        # it one turn of the rotation)
+        members = list(dict.fromkeys(
+            agent for m in pool.members
+            for agent in ((m,) if m in world.agents else world.by_team.get(m, ()))))
         if not sources.lists:
             return members
         others = [make() for _, make in sources.lists]
@@ -188,15 +266,70 @@ def candidates(ctx: Context, pool: Pool) -> tuple[Candidates, tuple[str | None, 
     return found, values
 
 
+def pool_filters(world: World, pool: Pool, values: tuple[str | None, ...]) -> tuple[Filter, ...]:
+    """The pool's filters of agents for these lead values, each with how many agents of the
+    brokerage it leaves out (the ``where`` with 0: what it excludes depends on the lead and
+    the time, see :meth:`PoolResult.data`).  Index sizes only; once per world, pool and
+    values (:meth:`World.memo`)."""
+    def make() -> tuple[Filter, ...]:
+        total = len(world.agents)
+        found: list[Filter] = []
+        if pool.members is not None:
+            members = {agent for m in pool.members
+                       for agent in ((m,) if m in world.agents else world.by_team.get(m, ()))}
+            found.append(("members", "", ", ".join(pool.members), total - len(members)))
+        if pool.offices:
+            names = [values[0] if o == "lead.office" else o for o in pool.offices]
+            key = "lead.office" if "lead.office" in pool.offices else ""
+            shown = ", ".join(_shown(n) for n in names)
+            inside = _union(world.by_office, [n for n in names if n is not None])
+            found.append(("office", key, shown if len(names) > 1 or names[0] is not None
+                          else None, total - len(inside)))
+        if pool.teams:
+            found.append(("team", "", ", ".join(pool.teams),
+                          total - len(_union(world.by_team, pool.teams))))
+        for tag in pool.tags:
+            found.append(("tag", "", tag, total - len(world.by_tag.get(tag, ()))))
+        for (key, _), value in zip(pool.match, values[1:], strict=True):
+            size = 0 if value is None else len(
+                world.index(key).get(value.lower() if key == "city" else value, ()))
+            found.append(("match", key, value, total - size))
+        if pool.where is not None:
+            found.append(("where", "", pool.where.text, 0))
+        return tuple(found)
+    filters: tuple[Filter, ...] = world.memo(("filters", id(pool), values), make)
+    return filters
+
+
+def office_filters(world: World, pool: Pool, values: Sequence[str | None]) -> tuple[Filter, ...]:
+    """The filters of an office pool: its members, each ``match`` key with the lead's value
+    (``values``, in the order of ``pool.match``; up to the first ``None`` when the lead has
+    no value for it), its ``where``; each with how many offices of the brokerage it leaves
+    out."""
+    total = len(world.offices)
+    found: list[Filter] = []
+    if pool.members is not None:
+        inside = {m for m in pool.members if m in world.offices}
+        found.append(("members", "", ", ".join(pool.members), total - len(inside)))
+    for (key, _), value in zip(pool.match, values, strict=False):
+        if value is None:
+            size = 0
+        elif key == "city":
+            size = len(world.offices_by_city.get(value.lower(), ()))
+        else:  # an office pool's candidates depend on the city alone
+            size = total
+        found.append(("match", key, value, total - size))
+    if pool.where is not None:
+        found.append(("where", "", pool.where.text, 0))
+    return tuple(found)
+
+
 def _on_duty(ctx: Context, pool: Pool, agent_id: str) -> bool:
+    """Whether the agent is on duty by the pool's calendar: a named one, the agent's own
+    (``agent``; none: always), or the one a calendar choice gives for the lead."""
     if pool.calendar is None:
         return True
-    calendar: Calendar | None
-    if pool.calendar == "agent":
-        own = ctx.world.agents[agent_id].calendar
-        calendar = ctx.world.calendars.get(own) if own else None
-    else:
-        calendar = ctx.calendar(pool.calendar)
+    calendar = ctx.business_calendar(pool.calendar, agent_id)
     return calendar is None or calendar.is_open(ctx.now)
 
 
@@ -204,7 +337,9 @@ def resolve_agents(ctx: Context, pool: Pool, *, offered: Sequence[str] = ()) -> 
     """The pool's agents for this lead now, with exclusions counted per reason."""
     found, values = candidates(ctx, pool)
     order = list(found.order)
-    result = PoolResult(pool.name, order, [])
+    world = ctx.world
+    result = PoolResult(pool.name, order, [], filters=pool_filters(world, pool, values),
+                        left_out=len(world.agents) - len(order))
     if pool.match or "lead.office" in pool.offices:
         result.key = rotation_key(pool, values)
     exclude = pool.exclude
@@ -287,14 +422,19 @@ def resolve_offices(ctx: Context, pool: Pool) -> PoolResult:
     sources = _Sources(world)
     if pool.members is not None:
         sources.plain([m for m in pool.members if m in world.offices])
-    for key, expression in pool.match:
-        value = key_text(ctx.evaluate(expression))
-        if value is None:
-            return PoolResult(pool.name, [], [])
-        if key == "city":
+    values: list[str | None] = []
+    for _, expression in pool.match:  # up to the first the lead has no value for
+        values.append(key_text(ctx.evaluate(expression)))
+        if values[-1] is None:
+            filters = office_filters(world, pool, values)
+            return PoolResult(pool.name, [], [], filters=filters, left_out=len(world.offices))
+    filters = office_filters(world, pool, values)
+    for (key, _), value in zip(pool.match, values, strict=True):
+        if key == "city" and value is not None:
             sources.plain(world.offices_by_city.get(value.lower(), ()))
     order = sources.intersection(()) if sources.lists else list(world.offices)
-    result = PoolResult(pool.name, order, [])
+    result = PoolResult(pool.name, order, [], filters=filters,
+                        left_out=len(world.offices) - len(order))
     first: EvaluationError | None = None  # the where's first failure, and how many
     failures = 0
     for office_id in order:

@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-# Position in a policy: (rule index, step index) or, inside a qualification verdict branch,
-# (rule index, step index, verdict, sub-step index).
+# Position in a policy: (rule index, step index) or, inside a nested list of steps, the
+# parent's position followed by the branch and the index in it: (rule index, step index,
+# verdict, sub-step index) in a qualification's verdict ('timeout' for its on_timeout), or
+# (..., 'else', sub-step index) in a missed contact SLA's else steps.
 Position = tuple[int | str, ...]
 
 ROUTING, WAITING = "routing", "waiting"
@@ -28,9 +30,11 @@ KEPT = "kept"
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """What the lead waits for: an offer, a broadcast, a qualification, or a hold."""
+    """What the lead waits for: an offer, a broadcast, a qualification, a hold, or (on an
+    assigned lead) its assignee's first contact (``contact``: ``agents`` holds the
+    assignee)."""
 
-    mode: str  # single | sequence | broadcast | qualify | hold
+    mode: str  # single | sequence | broadcast | qualify | hold | contact
     offer_id: str | None
     agents: tuple[str, ...] = ()
     declined: tuple[str, ...] = ()
@@ -56,6 +60,8 @@ class LeadState:
     reason: str | None = None
     serial: int = 0
     handoffs: tuple[str, ...] = field(default=())
+    #: The first-contact SLA of the assignee: None (no SLA), waiting, met or missed.
+    contact: str | None = None
 
     @property
     def final(self) -> bool:
@@ -66,7 +72,7 @@ class LeadState:
         return LeadState(self.lead_id, self.ruleset_version, self.seed, self.status,
                          self.policy, self.position, self.matched, self.offered, self.attempts,
                          self.pending, self.office, self.assignee, self.queue, self.reason,
-                         self.serial, self.handoffs)
+                         self.serial, self.handoffs, self.contact)
 
     def with_(self, **changes: Any) -> LeadState:
         return replace(self, **changes)

@@ -62,7 +62,9 @@ def assign(ctx: Context, agent: str, how: str, rule: str, own: tuple[Scope, ...]
             ctx.trace.add("detail", f"No ownership recorded in scope {scope}: the lead has no "
                           "contact identity or no value for the scope.")
             continue
-        ctx.effects.append(SetOwner(key, skey, agent))
+        entered = ctx.lead.entry == "manual" and ctx.lead.entered_by == agent
+        ctx.effects.append(SetOwner(key, skey, agent,
+                                    "agent_database" if entered else "assigned"))
         ctx.trace.add("effect", f"{ctx.agent_name(agent)} owns the contact in "
                       f"{describe_scope(skey)} (unless another agent already does).",
                       data={"contact": key, "scope": skey, "agent": agent})

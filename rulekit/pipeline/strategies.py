@@ -69,23 +69,42 @@ def pick_weighted(ctx: Context, pool: PoolResult, weights: Sequence[float] | Non
                  "weights": tuple(zip(pool.eligible, weights, strict=True))})
 
 
-def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
-    key = pool.key
+def next_on_ring(ctx: Context, key: str, order: Sequence[str],
+                 eligible: Sequence[str]) -> AdvanceRotation | None:
+    """The next eligible member after the cursor of rotation ``key`` on the ring of ``order``
+    (sorted by id), as the cursor's move; ``None`` when no member is eligible.  The move is
+    not added to the decision's effects: the caller adds it when it takes that turn."""
     last, _ = ctx.facts.rotation(key)
-    ring = sorted(pool.order)
-    eligible = set(pool.eligible)
+    ring = sorted(order)
+    allowed = set(eligible)
     begin = 0 if last is None else bisect.bisect_right(ring, last)
     count = len(ring)
     for step in range(count):
         position = (begin + step) % count
         candidate = ring[position]
-        if candidate in eligible:
-            ctx.effects.append(AdvanceRotation(key, candidate, position, last))
-            return Pick(candidate, f"Picked {ctx.agent_name(candidate)}, next in the "
-                        f"rotation of '{pool.name}' after {last or 'the start'}",
-                        {"strategy": "round_robin", "chosen": candidate, "cursor": last,
-                         "rotation": key})
-    raise AssertionError("round robin over an empty pool")
+        if candidate in allowed:
+            return AdvanceRotation(key, candidate, position, last)
+    return None
+
+
+def member_name(ctx: Context, member: str) -> str:
+    """How a trace names a member of a rotation: an agent by name, a team as 'team NAME'."""
+    team = ctx.world.teams.get(member)
+    if member not in ctx.world.agents and (team is not None or member in ctx.world.by_team):
+        return f"team {team.name if team is not None and team.name else member} ({member})"
+    return ctx.agent_name(member)
+
+
+def pick_round_robin(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:
+    move = next_on_ring(ctx, pool.key, pool.order, pool.eligible)
+    if move is None:
+        raise AssertionError("round robin over an empty pool")
+    ctx.effects.append(move)
+    candidate, last = move.agent, move.previous
+    return Pick(candidate, f"Picked {member_name(ctx, candidate)}, next in the "
+                f"rotation of '{pool.name}' after {last or 'the start'}",
+                {"strategy": "round_robin", "chosen": candidate, "cursor": last,
+                 "rotation": pool.key})
 
 
 def pick_least_recent(ctx: Context, pool: PoolResult, _weights: Sequence[float] | None) -> Pick:

@@ -14,8 +14,10 @@ from typing import Any
 from rulekit.engine import Engine
 from rulekit.errors import SourceLocation
 from rulekit.pipeline.facts import identity_key
+from rulekit.pipeline.sla import CONTACT_MISSED
 from rulekit.pipeline.state import ASSIGNED
 from rulekit.scenario.spec import ExpectedTime, Scenario, parse_expected
+from rulekit.storage.catalog import as_catalog
 
 #: How many trace lines a failure shows.
 EXCERPT_LINES = 14
@@ -35,7 +37,7 @@ class Refusal:
 
     lead: str
     agent: str
-    answer: str  # accept | decline | verdict | reassign
+    answer: str  # accept | decline | verdict | reassign | activity
     offer: str | None
     at: datetime
     reason: str
@@ -197,7 +199,24 @@ def _lead_checks(engine: Engine, scenario: Scenario, lead_id: str, spec: dict[st
         sent = [m.template for m in store.outbox() if m.lead_id == lead_id]
         out.append((spec["no_notification"] not in sent,
                     f"no '{spec['no_notification']}' notification", f"sent: {sent}"))
+    if "contact" in spec:
+        out.append((state.contact == spec["contact"], f"first contact {spec['contact']}",
+                    f"first contact {state.contact or 'not expected'}"))
+    if "contact_missed" in spec:
+        want_missed = [agent_ref(engine, a) for a in spec["contact_missed"]]
+        missed = [str(e.detail.get("agent")) for e in as_catalog(store).audit()
+                  if e.action == CONTACT_MISSED and e.detail.get("lead") == lead_id]
+        out.append((missed == want_missed, f"first contact missed by {want_missed}",
+                    f"missed by {missed}"))
     return out
+
+
+def _paused(engine: Engine, want: list[Any]) -> tuple[bool, str, str]:
+    agents = [agent_ref(engine, a) for a in want]
+    paused = sorted(a for a in agents if (found := engine.world.agents.get(a)) is not None
+                    and found.paused)
+    return (paused == sorted(agents), f"paused {agents}",
+            f"paused: {paused}; not paused: {sorted(set(agents) - set(paused))}")
 
 
 def _served_by(engine: Engine, lead_id: str, want: dict[str, Any],
@@ -309,6 +328,27 @@ def _owner(engine: Engine, want: dict[str, Any]) -> tuple[bool, str, str]:
             f"owner is {got}")
 
 
+def _contact_status(engine: Engine, want: dict[str, Any]) -> tuple[bool, str, str]:
+    """A contact's status, owner and shared agents as the scenario ends."""
+    key = identity_key(want["email"], None)
+    contact = engine.store.facts().contact(key) if key else None
+    got = {"status": contact.status.value if contact and contact.status else None,
+           "owner": (contact.owner if contact else None) or "nobody",
+           "shared_with": sorted(contact.shared_with) if contact else []}
+    wanted: dict[str, Any] = {}
+    if "status" in want:
+        wanted["status"] = want["status"]
+    if "owner" in want:
+        wanted["owner"] = agent_ref(engine, want["owner"])
+    if "shared_with" in want:
+        wanted["shared_with"] = sorted(agent_ref(engine, a) for a in want["shared_with"])
+    shown = ", ".join(f"{k} {v}" for k, v in wanted.items()) or "known"
+    return (contact is not None and all(got[k] == v for k, v in wanted.items()),
+            f"contact {want['email']}: {shown}",
+            "no such contact" if contact is None
+            else ", ".join(f"{k} {got[k]}" for k in wanted or got))
+
+
 def _conflict(engine: Engine, want: dict[str, Any]) -> tuple[bool, str, str]:
     conflicts: list[Any] = getattr(engine.store, "conflicts", list)()
     wanted = {k: agent_ref(engine, v) for k, v in want.items()}
@@ -375,10 +415,14 @@ def check_expectation(engine: Engine, scenario: Scenario, spec: dict[str, Any],
             results.append(_notification(engine, None, spec["notification"]))
         if "owner" in spec:
             results.append(_owner(engine, spec["owner"]))
+        if "contact_status" in spec:
+            results.append(_contact_status(engine, spec["contact_status"]))
         if "conflict" in spec:
             results.append(_conflict(engine, spec["conflict"]))
         if "distribution" in spec:
             results.append(_distribution(engine, spec["distribution"]))
+        if "paused" in spec:
+            results.append(_paused(engine, spec["paused"]))
     except ValueError as exc:
         return Check(False, (f"{lead_id}: " if lead_id else "") + "cannot be checked",
                      str(exc), location)

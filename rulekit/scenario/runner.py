@@ -28,6 +28,7 @@ from rulekit.pipeline.effects import (
     ReportConflict,
     SendNotification,
 )
+from rulekit.pipeline.facts import contact_key, identity_key
 from rulekit.ruleset import RuleSet
 from rulekit.scenario.expect import Check, Observed, Refusal, agent_ref, check_expectation
 from rulekit.scenario.spec import Event, Scenario, ScenarioError, load_scenario
@@ -218,6 +219,10 @@ class Runner:
             self.record(engine.reassign(body["lead"], self.agent(body["agent"]),
                                         body.get("by", "admin"), body.get("reason"), at),
                         body["lead"], answer="reassign")
+        elif kind == "activity":
+            self._activity(body, at)
+        elif kind == "contact":
+            self._change_contact(body, at)
         elif kind == "pool":
             self._edit_pool(body, at)
         elif kind == "agent":
@@ -225,6 +230,43 @@ class Runner:
         elif kind == "policy":
             self._edit_policy(body, at)
         # "advance" only moves the clock, which advance() above did
+
+    def _activity(self, body: dict[str, Any], at: datetime) -> None:
+        """The lead's agent (by default its assignee now) logs a contact with the consumer."""
+        lead_id = body["lead"]
+        agent = self.agent(body.get("agent", {"winner_of": lead_id}))
+        activity = body.get("kind", "call")
+        self.timeline.append(TimelineItem(at, "activity", lead_id, agent,
+                                          text=f"{agent} logs a {activity}"))
+        self.record(self.engine.log_activity(lead_id, agent, activity, body.get("note", ""),
+                                             at), lead_id, answer="activity")
+
+    def _change_contact(self, body: dict[str, Any], at: datetime) -> None:
+        """A contact lifecycle action (share, unshare, transfer, delete, status)."""
+        if "email" in body:
+            key = identity_key(body["email"], None)
+        else:
+            lead = self.engine.store.get_lead(body["lead"])
+            if lead is None:
+                raise KeyError(body["lead"])
+            key = contact_key(lead)
+        if key is None:
+            raise ValueError("the lead has no email or phone, so no contact")
+        agent = self.agent(body["agent"]) if "agent" in body else None
+        action = body["action"]
+        try:
+            self.engine.change_contact(key, action, by=body.get("by", "concierge"),
+                                       reason=body.get("reason", ""), agent=agent,
+                                       status=body.get("status"), lead_id=body.get("lead"),
+                                       now=at)
+        except ValueError as exc:  # a refused action: the scenario asks for the impossible
+            raise ScenarioError([Diagnostic("RK105", f"contact event: {exc}",
+                                            self.current.location if self.current else None)
+                                 ]) from None
+        what = {"status": f"status {body.get('status')}"}.get(action, action)
+        self.timeline.append(TimelineItem(at, "contact", body.get("lead"), agent,
+                                          text=f"contact {key}: {what}"
+                                          + (f" {agent}" if agent else "")))
 
     def _submit(self, payload: dict[str, Any], at: datetime) -> None:
         lead = Lead.model_validate({"received_at": at.isoformat(), **payload})

@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from rulekit.service import admin, contacts, health, leads, links, offers, problems
+from rulekit.service import (
+    admin,
+    contact_actions,
+    contacts,
+    health,
+    leads,
+    links,
+    offers,
+    problems,
+)
 from rulekit.service.auth import route_roles
 from rulekit.service.config import ServiceConfig
 from rulekit.service.limits import Limits
@@ -19,7 +28,7 @@ from rulekit.service.live import Live
 from rulekit.service.metrics import Metrics
 
 VERSION = "1"
-ROUTERS = (leads, contacts, offers, admin, links, health)
+ROUTERS = (leads, contacts, contact_actions, offers, admin, links, health)
 
 
 def role_matrix() -> list[tuple[str, str, tuple[str, ...] | None]]:

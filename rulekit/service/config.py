@@ -36,3 +36,8 @@ class ServiceConfig:
     #: How the worker loop's delivery thread delivers notifications (``None``: from the
     #: environment, see :class:`~rulekit.notify.dispatch.DeliveryConfig`).
     delivery: DeliveryConfig | None = None
+    #: What an agent a contact is shared with receives (``RULEKIT_SHARED_CONTACTS``):
+    #: ``leads``, read access to the contact and to every lead of the consumer, as if they
+    #: were its own; ``contact``, read access to the contact only.  Shared agents are never
+    #: offered nor assigned the consumer's leads: those go to the owner.
+    shared_contacts: str = "leads"

@@ -12,17 +12,26 @@ from fastapi import APIRouter, Query, Request, Response
 
 from rulekit.engine import DECIDED, NotDecidedYet, Receipt, UnknownLead
 from rulekit.leadsearch import LeadFilter, check_values, matches, rows
+from rulekit.lifecycle import shared_with
 from rulekit.model import Lead
 from rulekit.pipeline.effects import CloseOffer, Effect, MakeOffer, RejectAction
 from rulekit.pipeline.state import LeadState
 from rulekit.service.auth import allow
 from rulekit.service.live import Live
 from rulekit.service.problems import Problem
-from rulekit.service.views import ActivityIn, LeadPage, LeadView, OfferView, ReassignIn
+from rulekit.service.views import (
+    ActivityIn,
+    LeadPage,
+    LeadView,
+    OfferView,
+    ReassignIn,
+    WhyNotView,
+)
 from rulekit.storage.base import StoredOffer, StoredToken
 from rulekit.storage.sql import SqlStore
 from rulekit.storage.sql_writes import instant
 from rulekit.trace import Trace
+from rulekit.whynot import UnknownAgent, why_not
 from rulekit.worker import NothingLoaded
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -115,6 +124,9 @@ def visible(token: StoredToken, live: Live, lead: Lead) -> bool:
         return True
     state = live.store.get_state(lead.id)
     if state is not None and state.assignee == token.agent:
+        return True
+    if live.config.shared_contacts == "leads" and token.agent is not None \
+            and token.agent in shared_with(live.store, lead):
         return True
     return any(token.agent in offer.agents for offer in live.store.offers(lead.id))
 
@@ -285,3 +297,24 @@ def reassign_lead(lead_id: str, body: ReassignIn, request: Request,
     except (NotDecidedYet, UnknownLead) as exc:
         raise Problem(409, str(exc), code="not-decided") from None
     return lead_view(live, lead)
+
+
+@router.get("/{lead_id}/agents/{agent}", response_model=WhyNotView,
+            responses={404: {"description": "No such lead, or no such agent"}})
+def why_not_agent(lead_id: str, agent: str, request: Request,
+                  token: StoredToken = allow("integrator", "agent", "concierge", "admin",
+                                             "support")) -> WhyNotView:
+    """"Why not me?": where ``agent`` dropped out of the lead's routing (not in the pool and
+    which filter left them out, paused, already offered, lost the turn or the draw, beaten to
+    the offer) or that they got it — what ``rulekit explain LEAD --agent ID`` says.  Who may
+    read it: whoever may read the lead."""
+    live = live_of(request)
+    lead = found_lead(live, token, lead_id)
+    world = engine_of(live).world
+    try:
+        answer = why_not(lead.id, live.store.traces(lead.id), agent, world,
+                         live.store.offers(lead.id))
+    except UnknownAgent as exc:
+        raise Problem(404, str(exc), code="unknown-agent") from None
+    return WhyNotView.model_validate(
+        {**answer.to_json(), "lines": answer.lines(live.zone())})

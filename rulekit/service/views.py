@@ -128,3 +128,63 @@ class ChangeView(BaseModel):
     before: Any
     after: Any
     version: str | None = None
+
+
+class ShareIn(BaseModel):
+    agent: str = Field(min_length=1, max_length=200, examples=["a-blake-kim"],
+                       description="The agent to share the contact with (or give it to).")
+    reason: str = _REASON
+
+
+class ContactStatusIn(BaseModel):
+    status: Literal["pending", "closed", "assigned"] = Field(
+        description="pending: under contract; closed: the transaction is done; assigned: a "
+                    "pending or closed contact back with its owner.")
+    reason: str = _REASON
+
+
+class ContactView(BaseModel):
+    """A contact: who it is, its status, its owner (global, then per scope) and the agents it
+    is shared with."""
+
+    key: str
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    status: str | None
+    owner: str | None
+    owners: dict[str, str]
+    shared_with: list[str]
+    lead_status: str
+    entered_by: str | None
+
+
+class WhyNotMomentView(BaseModel):
+    """One thing that happened to the agent in one decision of the lead."""
+
+    at: str = Field(description="When (ISO 8601, UTC).")
+    kind: str = Field(description="not_in_pool, excluded, passed_over, not_picked, picked, "
+                                  "offered, accepted, declined, expired, beaten, assigned, "
+                                  "reassigned_away.")
+    pool: str | None
+    reason: str | None = Field(description="The filters that left the agent out (mls, zip, "
+                                           "office, team, tag, members), the exclusion reason "
+                                           "(paused, off_duty, at_capacity, already_offered, "
+                                           "where) or the pick's strategy.")
+    detail: dict[str, Any]
+    text: str
+
+
+class WhyNotView(BaseModel):
+    """Why an agent did or did not get a lead: the verdict, one sentence, and what happened
+    to the agent decision by decision (``lines``: the plain-English form)."""
+
+    lead: str
+    agent: str
+    name: str
+    verdict: str = Field(description="The kind of the moment that decided it, got_lead, "
+                                     "offer_open or never_considered.")
+    summary: str
+    moments: list[WhyNotMomentView]
+    lines: list[str]

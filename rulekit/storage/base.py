@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from rulekit.model import Lead
+from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect
 from rulekit.pipeline.facts import Facts
 from rulekit.pipeline.state import LeadState
@@ -293,6 +293,7 @@ class LiveCounts:
 TOKEN_CREATED, TOKEN_REVOKED = "token_created", "token_revoked"
 CONTACTS_TRANSFERRED = "contacts_transferred"
 LEAD_STATUS_SET = "lead_status_set"
+CONTACT_CHANGED = "contact_changed"
 
 
 def token_created_detail(token: StoredToken) -> dict[str, Any]:
@@ -321,6 +322,16 @@ def lead_status_detail(lead_id: str | None, contact_key: str, before: str, after
             "reason": reason}
 
 
+def contact_change_detail(lead_id: str | None, contact_key: str, action: str,
+                          agent: str | None, before: Mapping[str, Any],
+                          after: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The detail of a ``contact_changed`` audit entry: the action (see
+    :mod:`rulekit.lifecycle`), its agent, and the contact's status, owner, owners per scope
+    and shared agents before and after (:func:`rulekit.lifecycle.snapshot`)."""
+    return {"lead": lead_id, "contact": contact_key, "action": action, "agent": agent,
+            "before": dict(before), "after": dict(after), "reason": reason}
+
+
 class Access(Protocol):
     """Tokens, audit entries, ownership transfers and live counts, for a service.
 
@@ -333,6 +344,10 @@ class Access(Protocol):
       owners (``facts().contact(key)``).
     * ``set_lead_status`` sets a contact's lead status (``active`` or ``inactive``) and appends
       one ``lead_status_set`` audit entry, in one transaction.
+    * ``change_contact`` runs one contact lifecycle action (:mod:`rulekit.lifecycle`) on the
+      contact as stored and appends one ``contact_changed`` audit entry, in one transaction;
+      an action the contact cannot take raises
+      :class:`~rulekit.lifecycle.ContactChangeError` and writes nothing.
     """
 
     def put_token(self, token: StoredToken, secret_hash: str) -> None:
@@ -364,6 +379,12 @@ class Access(Protocol):
         """Set the lead status of the contact ``contact_key`` (a contact the store does not
         hold yet is stored, with no owner) and audit it; the status before (``active``, the
         default, for a contact that was not stored)."""
+
+    def change_contact(self, contact_key: str, action: str, *, by: str, reason: str,
+                       at: datetime, agent: str | None = None, status: str | None = None,
+                       lead_id: str | None = None) -> tuple[Contact | None, Contact]:
+        """Run ``action`` on the contact ``contact_key`` and audit it; the contact before
+        and after."""
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         """Open offers, timers due at ``now`` (inbox entries and timers held back for a retry

@@ -426,9 +426,10 @@ def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: st
 
     The rule file that defines the pool is rewritten through YAML (comments are not kept)."""
     world = active_world(store)
-    unknown = [m for m in members if world is not None and m not in world.agents]
+    unknown = [m for m in members if world is not None and m not in world.agents
+               and m not in world.teams and m not in world.by_team]  # a team takes one turn
     if unknown:
-        raise CatalogError("not agents of the active world: " + ", ".join(unknown))
+        raise CatalogError("not agents or teams of the active world: " + ", ".join(unknown))
 
     def owns(data: Any) -> bool:
         return isinstance(data.get("pools"), dict) and pool in data["pools"]

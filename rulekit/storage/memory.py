@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from rulekit.model import Contact, Lead
+from rulekit.lifecycle import Conflict, change, seeded, snapshot, transferred
+from rulekit.model import Contact, ContactStatus, Lead
 from rulekit.pipeline.effects import (
     AdvanceRotation,
     AssignLead,
@@ -34,8 +35,10 @@ from rulekit.pipeline.effects import (
     SetOwner,
 )
 from rulekit.pipeline.facts import StaticFacts, blank_contact, identity_key
+from rulekit.pipeline.sla import CONTACT_MISSED, CONTACT_PAUSE
 from rulekit.pipeline.state import LeadState, Pending
 from rulekit.storage.base import (
+    CONTACT_CHANGED,
     CONTACTS_TRANSFERRED,
     DEAD,
     INBOX,
@@ -58,6 +61,7 @@ from rulekit.storage.base import (
     StoredRuleset,
     StoredToken,
     StoredWorld,
+    contact_change_detail,
     delivery_message_id,
     inbox_timer_id,
     lead_status_detail,
@@ -184,7 +188,7 @@ class MemoryStore:
             for contact in contacts:
                 key = contact_key_of(contact)
                 if key and key not in self._facts.contacts:
-                    self._facts.contacts[key] = contact
+                    self._facts.contacts[key] = seeded(contact)
 
     # -- leads -----------------------------------------------------------------------------
     def add_lead(self, lead: Lead, ruleset_version: str) -> bool:
@@ -263,6 +267,10 @@ class MemoryStore:
             elif effect.scope_key not in contact.owners:
                 owners = {**contact.owners, effect.scope_key: effect.agent}
                 contact = contact.model_copy(update={"owners": owners})
+            owner = (contact.owner or contact.owners.get("global")
+                     if effect.scope_key == "global" else contact.owners.get(effect.scope_key))
+            if contact.status is None and owner == effect.agent:
+                contact = contact.model_copy(update={"status": ContactStatus(effect.status)})
             facts.contacts[effect.contact_key] = contact
         elif isinstance(effect, MakeOffer):
             self._offers[effect.offer_id] = (
@@ -295,6 +303,10 @@ class MemoryStore:
         elif isinstance(effect, RecordAudit):
             self._audit.append(AuditEntry(len(self._audit) + 1, now, effect.actor,
                                           effect.action, dict(effect.detail)))
+            if effect.action in (CONTACT_MISSED, CONTACT_PAUSE):
+                agent = str(dict(effect.detail)["agent"])
+                facts.misses[agent] = (facts.misses.get(agent, 0) + 1
+                                       if effect.action == CONTACT_MISSED else 0)
 
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
@@ -567,7 +579,8 @@ class MemoryStore:
                         owners.pop(_GLOBAL, None)
                     else:
                         owners[scope_key] = to_agent
-                contacts[key] = contact.model_copy(update={"owner": owner, "owners": owners})
+                contact = contact.model_copy(update={"owner": owner, "owners": owners})
+                contacts[key] = transferred(contact, to_agent) if _GLOBAL in scopes else contact
                 moved += [(key, scope_key) for scope_key in scopes]
             moved.sort()
             self._append_audit(at, by, CONTACTS_TRANSFERRED, transfer_detail(
@@ -584,6 +597,22 @@ class MemoryStore:
             self._append_audit(at, by, LEAD_STATUS_SET, lead_status_detail(
                 lead_id, contact_key, before, status, reason))
             return before
+
+    def change_contact(self, contact_key: str, action: str, *, by: str, reason: str,
+                       at: datetime, agent: str | None = None, status: str | None = None,
+                       lead_id: str | None = None) -> tuple[Contact | None, Contact]:
+        with self._lock:
+            contacts = self._facts.contacts
+            before = contacts.get(contact_key)
+            conflicts = [Conflict(c[1], c[2], c[3]) for c in self._conflicts
+                         if c[0] == contact_key]
+            after = change(before, contact_key, action, agent=agent, status=status,
+                           conflicts=conflicts)
+            contacts[contact_key] = after
+            self._append_audit(at, by, CONTACT_CHANGED, contact_change_detail(
+                lead_id, contact_key, action, agent, snapshot(before), snapshot(after),
+                reason))
+            return before, after
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         late = now - timedelta(seconds=late_after)

@@ -23,11 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rulekit import __version__
+from rulekit.lifecycle import Conflict, change, seeded, snapshot, transferred
 from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect, ReportConflict
 from rulekit.pipeline.facts import blank_contact
+from rulekit.pipeline.sla import CONTACT_MISSED, CONTACT_PAUSE
 from rulekit.pipeline.state import LeadState
 from rulekit.storage.base import (
+    CONTACT_CHANGED,
     CONTACTS_TRANSFERRED,
     DEAD,
     INBOX,
@@ -50,6 +53,7 @@ from rulekit.storage.base import (
     StoredRuleset,
     StoredToken,
     StoredWorld,
+    contact_change_detail,
     delivery_message_id,
     inbox_timer_id,
     lead_status_detail,
@@ -202,6 +206,19 @@ class SqlFacts:
             row = tx.one("SELECT last_offered FROM agents WHERE agent = ?", (agent,))
         return None if row is None else read_optional_instant(row[0])
 
+    def contact_misses(self, agent: str) -> int:
+        """The agent's ``contact_missed`` audit entries after their last ``contact_pause``
+        (read on a missed SLA only: its cost grows with the misses recorded)."""
+        with self._store.reading() as tx:
+            rows = tx.all("SELECT action, detail FROM audit WHERE action IN (?, ?) ORDER BY seq",
+                          (CONTACT_MISSED, CONTACT_PAUSE))
+        misses = 0
+        for action, detail in rows:
+            data = json.loads(detail) if isinstance(detail, str) else detail
+            if isinstance(data, dict) and data.get("agent") == agent:
+                misses = misses + 1 if action == CONTACT_MISSED else 0
+        return misses
+
 
 class SqlStore(ABC):
     """A :class:`rulekit.storage.base.Store` over SQL; subclasses provide transactions."""
@@ -266,7 +283,7 @@ class SqlStore(ABC):
                     continue
                 added = tx.run(
                     f"INSERT INTO contacts (key, contact) VALUES (?, {self.dialect.json_param})"
-                    " ON CONFLICT (key) DO NOTHING", (key, contact_json(contact)))
+                    " ON CONFLICT (key) DO NOTHING", (key, contact_json(seeded(contact))))
                 if added:
                     for scope, agent in contact_owner_rows(contact):
                         tx.run("INSERT INTO contact_owners (contact_key, scope, agent)"
@@ -663,9 +680,23 @@ class SqlStore(ABC):
             rows = tx.all(f"UPDATE contact_owners SET agent = ? WHERE {where}"
                           " RETURNING contact_key, scope", params)
             moved = sorted((str(key), str(scope_key)) for key, scope_key in rows)
+            for key in sorted({key for key, scope_key in moved if scope_key == GLOBAL}):
+                self._transferred(tx, key, to_agent)
             self._audit_row(tx, at, by, CONTACTS_TRANSFERRED, transfer_detail(
                 from_agent, to_agent, reason, contact_key, scope, moved))
         return moved
+
+    def _transferred(self, tx: Tx, key: str, to_agent: str) -> None:
+        """The status and shares of a contact whose global ownership moved to ``to_agent``
+        (see :func:`rulekit.lifecycle.transferred`)."""
+        row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
+                     (key,))
+        if row is None:
+            return
+        data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+        after = transferred(Contact.model_validate({**data, "owner": to_agent}), to_agent)
+        tx.run(f"UPDATE contacts SET contact = {self.dialect.json_param} WHERE key = ?",
+               (contact_json(after), key))
 
     def set_lead_status(self, contact_key: str, status: str, *, by: str, reason: str,
                         at: datetime, lead_id: str | None = None) -> str:
@@ -684,6 +715,40 @@ class SqlStore(ABC):
             self._audit_row(tx, at, by, LEAD_STATUS_SET, lead_status_detail(
                 lead_id, contact_key, before, status, reason))
         return before
+
+    def change_contact(self, contact_key: str, action: str, *, by: str, reason: str,
+                       at: datetime, agent: str | None = None, status: str | None = None,
+                       lead_id: str | None = None) -> tuple[Contact | None, Contact]:
+        """The contact row is read locked (PostgreSQL ``FOR UPDATE``; SQLite writes one at a
+        time), so the action runs on the contact as this transaction replaces it; its owner
+        rows are written again from the contact after."""
+        with self.writing() as tx:
+            row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
+                         (contact_key,))
+            before = None
+            if row is not None:
+                data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+                owners = {str(scope): str(agent) for scope, agent in tx.all(
+                    "SELECT scope, agent FROM contact_owners WHERE contact_key = ?",
+                    (contact_key,))}
+                data["owner"] = owners.pop(GLOBAL, None)
+                data["owners"] = owners
+                before = Contact.model_validate(data)
+            conflicts = [Conflict(str(o), str(e), str(s)) for o, e, s in tx.all(
+                "SELECT owner, entered_by, scope_key FROM conflicts WHERE contact_key = ?"
+                " ORDER BY seq", (contact_key,))]
+            after = change(before, contact_key, action, agent=agent, status=status,
+                           conflicts=conflicts)
+            tx.run(f"UPDATE contacts SET contact = {self.dialect.json_param} WHERE key = ?",
+                   (contact_json(after), contact_key))
+            tx.run("DELETE FROM contact_owners WHERE contact_key = ?", (contact_key,))
+            for scope, owner in contact_owner_rows(after):
+                tx.run("INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)",
+                       (contact_key, scope, owner))
+            self._audit_row(tx, at, by, CONTACT_CHANGED, contact_change_detail(
+                lead_id, contact_key, action, agent, snapshot(before), snapshot(after),
+                reason))
+        return before, after
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         """One statement, so the four counts are of one moment."""

@@ -78,6 +78,7 @@ class Statements:
     assignment: str
     contact: str
     owner: str
+    owned_status: str
     offer: str
     close_offer: str
     timer: str
@@ -118,6 +119,8 @@ def statements(dialect: Dialect) -> Statements:
         # the first owner stays
         owner="INSERT INTO contact_owners (contact_key, scope, agent) VALUES (?, ?, ?)"
         " ON CONFLICT (contact_key, scope) DO NOTHING",
+        # a contact with no status takes the one its (first) owner gives it
+        owned_status=owned_status_statement(dialect),
         # an offer id already stored means a racing decision of the same lead won
         offer="INSERT INTO offers (id, lead_id, agents, mode, status, created_at, deadline,"
         f" rule) VALUES (?, ?, {j}, ?, 'open', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -140,6 +143,19 @@ def statements(dialect: Dialect) -> Statements:
         " VALUES (?, ?, ?, ?, ?)",
         audit=f"INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, {j})",
     )
+
+
+def owned_status_statement(dialect: Dialect) -> str:
+    """Set a contact's status (parameter 1) when it has none and the owner in a scope
+    (parameters 3, 4) is the agent (parameter 5), for the contact key (parameters 2, 3)."""
+    if dialect.name == "postgresql":
+        update = "contact = jsonb_set(contact, '{status}', to_jsonb(CAST(? AS TEXT)))"
+        unset = "contact->>'status' IS NULL"
+    else:
+        update = "contact = json_set(contact, '$.status', ?)"
+        unset = "json_extract(contact, '$.status') IS NULL"
+    return (f"UPDATE contacts SET {update} WHERE key = ? AND {unset} AND EXISTS"
+            " (SELECT 1 FROM contact_owners WHERE contact_key = ? AND scope = ? AND agent = ?)")
 
 
 # -- one decision ------------------------------------------------------------------------------
@@ -202,6 +218,8 @@ def _effect_writes(sql: Statements, stamp: Stamp, writes: list[Write], lead_id: 
         add((sql.contact, (effect.contact_key, contact_json(blank_contact(effect.contact_key))),
              None))
         add((sql.owner, (effect.contact_key, effect.scope_key, effect.agent), None))
+        add((sql.owned_status, (effect.status, effect.contact_key, effect.contact_key,
+                                effect.scope_key, effect.agent), None))
     elif isinstance(effect, EnqueueLead):
         add((sql.queue_item, (lead_id, effect.queue, effect.reason, at), None))
     elif isinstance(effect, AdvanceRotation):

@@ -80,6 +80,7 @@ def argv_for(command: str, url: str) -> list[str]:
         "load": ["load", "--db", url, "--rules", RULES, "--world", WORLD],
         "worker": ["worker", "--db", url, "--once"],
         "retry": ["retry", "L-nobody", "--db", url, "--by", "tester"],
+        "contacts": ["contacts", "show", "x@example.com", "--db", url],
         "migrate": ["migrate", "--db", url],
         "token": ["token", "create", "--db", url, "--role", "admin", "--by", "tester"],
         "serve": ["serve", "--db", url],
@@ -88,7 +89,7 @@ def argv_for(command: str, url: str) -> list[str]:
 
 
 STORE_COMMANDS = ["explain", "leads", "report", "day", "load", "worker", "retry", "migrate",
-                  "token", "serve", "outbox"]
+                  "token", "serve", "outbox", "contacts"]
 
 
 def run(argv: list[str]) -> tuple[int, str]:

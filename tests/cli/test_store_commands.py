@@ -198,7 +198,7 @@ def test_report_response_times_cli(small: str, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert "a-avery-jones       4         3" in out
     assert "10m 00s   1h 00m   1h 00m" in out
-    assert out.rstrip().splitlines()[-1].startswith("Slowest agent: a-blake-kim (median 13m")
+    assert "\nSlowest agent: a-blake-kim (median 13m" in out
     code, out, _ = run(capsys, "report", "response-times", "--db", small, "--format", "json")
     data = json.loads(out)
     assert data["slowest"] == BLAKE
@@ -321,3 +321,43 @@ def test_day_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     url = f"sqlite:///{tmp_path / 'x.db'}"
     assert run(capsys, "day", "rules/nowhere", "--db", url)[0] == 2
     assert run(capsys, "day", "rules/leadstreet", "--db", url, "--date", "someday")[0] == 2
+
+
+def test_response_times_name_the_agents_who_never_answered_or_contacted(
+        small: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The small store logs no activity: every assignee made no contact at all; every agent
+    offered a lead answered at least one offer (so nobody is named for offers)."""
+    from rulekit.first_contact import first_contacts
+
+    with reading_store(small) as store:
+        times = response_times(store)
+        contacts = first_contacts(store, 30 * 60, datetime(2026, 12, 2, tzinfo=UTC))
+    assert times.silent == []
+    assert [a for a, _ in contacts.silent] == [AVERY, BLAKE, CASEY]
+    code, out, _ = run(capsys, "report", "response-times", "--db", small, "--target", "30m",
+                       "--now", "2026-12-02T00:00:00Z")
+    assert code == 0
+    assert "Never answered an offer: nobody" in out
+    assert (f"No contact logged on any of their leads: {AVERY} (4 leads), {BLAKE} (4 leads), "
+            f"{CASEY} (2 leads)") in out
+    data = json.loads(run(capsys, "report", "response-times", "--db", small, "--format",
+                          "json")[1])
+    assert data["never_answered"] == []
+    assert [x["agent"] for x in data["first_contact"]["no_contact_at_all"]] == [
+        AVERY, BLAKE, CASEY]
+
+
+def test_an_agent_who_never_answered_an_offer_is_named() -> None:
+    from rulekit.cli.report import render_response_times
+    from rulekit.reports import AgentTimes, ResponseTimes
+
+    def line(agent: str, offers: int, answered: int) -> AgentTimes:
+        return AgentTimes(agent, offers, answered, answered, 0, 0, offers - answered, 0, 0, 0,
+                          60.0 if answered else None, None, None)
+
+    report = ResponseTimes([line("a-quiet", 3, 0), line("a-quick", 2, 2),
+                            line("a-quieter", 5, 0)], [])
+    assert [a.agent for a in report.silent] == ["a-quieter", "a-quiet"]
+    text = render_response_times(report, {"a-quiet": "Quiet One"})
+    assert ("Never answered an offer: a-quieter (5 offers, 5 unanswered, 0 missed), "
+            "Quiet One (3 offers, 3 unanswered, 0 missed)") in text

@@ -31,5 +31,5 @@ def test_shipped_rules_are_valid() -> None:
     result = check_paths([ROOT / "rules"])
     assert result.ok, "\n".join(d.headline() for d in result.diagnostics)
     assert not result.diagnostics, [d.headline() for d in result.diagnostics]
-    assert len(result.rulesets) == 8
+    assert len(result.rulesets) == 9  # prospectconverter/accountability: expect_contact
     assert len(result.worlds) == 5

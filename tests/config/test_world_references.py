@@ -83,7 +83,8 @@ def test_every_unknown_world_name_is_reported_with_its_position(tmp_path: Path) 
     result = check_paths([tmp_path])
     assert not result.ok
     assert problems(result.diagnostics) == [
-        (7, 15, "agent 'a-jordan-le' is not in the world", "did you mean 'a-jordan-lee'?"),
+        (7, 15, "agent or team 'a-jordan-le' is not in the world",
+         "did you mean 'a-jordan-lee'?"),
         (8, 15, "office 'rmx-balantyne' is not in the world", "did you mean 'rmx-ballantyne'?"),
         (9, 13, "team 'eteem' is not in the world", "did you mean 'eteam'?"),
         (12, 15, "office 'rmx-concrd' is not in the world", "did you mean 'rmx-concord'?"),

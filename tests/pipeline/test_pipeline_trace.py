@@ -60,7 +60,15 @@ def test_explain_reads_in_plain_english() -> None:
     assert "Policy 'remax-brand-sources' serves it." in text
     assert "Rule 'agent-branding': `lead.branding_agent != null` is false" in text
     assert "Rule 'market-pool' applies" in text
-    assert "Pool 'market-agents': 4 candidate agents, 3 eligible" in text
+    # the match values, and the 20 agents of the brokerage the MLS and ZIP left out
+    assert ("Pool 'market-agents' (mls = CMLS, zip = 29730): 4 candidate agents (20 agents "
+            "of the brokerage left out: not in MLS CMLS or ZIP 29730 not declared), "
+            "3 eligible") in text
+    (pool,) = [e.data for t in engine.store.traces("HC-1") for e in t.entries
+               if e.kind == "pool"]
+    assert pool is not None
+    assert pool["filters"] == (("match", "mls", "CMLS", 0), ("match", "zip", "29730", 20))
+    assert pool["left_out"] == 20
     assert "excluded: 1 paused (a-finley-ortiz)" in text
     agent = engine.world.agents[offered]
     assert f"Offered to {agent.name} ({offered}) until Tue 2026-12-01 12:00 EST" in text

@@ -110,7 +110,8 @@ def test_a_pool_filter_that_cannot_be_evaluated_is_said_once(tmp_path: Path) -> 
     assert line.endswith(": any() needs a list, got the number 28277 (on 4 agents); "
                          "treated as not matching.")
     pool_line = next(t for t in texts(decision) if t.startswith("Pool 'five': 5 candidate"))
-    assert "4 not matching the pool's condition" in pool_line
+    assert ("4 not matching the pool's condition `agent.id == \"a-ann\" or any(z in "
+            "lead.attributes.zips: z in agent.zips)`") in pool_line
     (entry,) = [e for e in decision.trace.entries if "could not evaluate" in e.text]
     assert entry.kind == "pool"
     assert entry.data is not None and entry.data["failed"] == 4

@@ -91,7 +91,7 @@ def test_admin_edits_make_new_versions_with_audit_entries(backend: Backend,
         pause_agent(store, "zz", by="bo")
     with pytest.raises(CatalogError, match="no pool 'nope'"):
         set_pool_members(store, "nope", ["a1"], by="bo")
-    with pytest.raises(CatalogError, match="not agents of the active world: ghost"):
+    with pytest.raises(CatalogError, match="not agents or teams of the active world: ghost"):
         set_pool_members(store, "everyone", ["ghost"], by="bo")  # not an agent of the world
 
 
@@ -217,6 +217,22 @@ def test_load_refuses_a_pool_member_the_world_does_not_have(tmp_path: Path) -> N
     [problem] = [d for d in checked.diagnostics if d.code == "RK313"]
     assert "a-typo" in problem.message and problem.location is not None
     assert store.active_versions() == {}  # nothing stored
+
+
+def test_a_pool_that_lists_a_team_stays_editable(tmp_path: Path) -> None:
+    """A team id among a pool's members (it takes one turn of the rotation) is kept when an
+    admin edits the members; before, every edit of such a pool was refused."""
+    folder = write_rules(tmp_path / "rules")
+    world = folder / "world.yaml"
+    world.write_text(world.read_text(encoding="utf-8").replace(
+        "agents:\n", "teams:\n  - {id: t-desk, members: [a3, a4]}\nagents:\n"),
+        encoding="utf-8")
+    store = MemoryStore()
+    assert load_files(store, folder, world, by="ana", now=T0).ok
+    set_pool_members(store, "everyone", ["a1", "t-desk"], by="bo", now=T0)
+    set_pool_members(store, "everyone", ["a1", "a2", "t-desk"], by="bo", now=T0)
+    rules = active(store).ruleset
+    assert rules is not None and rules.pools["everyone"].members == ("a1", "a2", "t-desk")
 
 
 def test_a_policy_switched_off_and_on_again(backend: Backend, rules_dir: Path) -> None:

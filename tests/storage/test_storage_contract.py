@@ -149,6 +149,7 @@ def test_one_owner_per_contact_and_scope(store: Any) -> None:
                     owners={"market:CMLS": "a4"}, priority="hot")
     store.add_contacts([known, Contact(id="c-nobody")])
     store.add_contacts([known.model_copy(update={"owner": "a1", "name": "Other"})])
+    known = known.model_copy(update={"status": "assigned"})  # stored with its owned status
     assert store.contact("email:pat@example.com") == known
     assert store.facts().contact("email:pat@example.com") == known
     added(store, "L1")
@@ -163,7 +164,7 @@ def test_one_owner_per_contact_and_scope(store: Any) -> None:
         update={"owners": {"market:CMLS": "a4", "channel:web": "a1"}})
     assert store.contact("phone:7045550142") == Contact(
         id="phone:7045550142", phone="7045550142", owner="a2",
-        owners={"market:CMLS": "a2", "market:FMLS": "a3"})
+        owners={"market:CMLS": "a2", "market:FMLS": "a3"}, status="assigned")
     assert store.contact("email:unknown@example.com") is None
 
 
