@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from rulekit.model import Lead
 from rulekit.storage.catalog import active, load_files, pause_agent, set_pool_members
 from rulekit.storage.memory import MemoryStore
 from rulekit.storage.url import open_store
-from tests.cli.store_fixtures import AVERY, BLAKE, CASEY, build_store
+
+sys.path.insert(0, str(Path(__file__).parent / "cli"))
+from store_fixtures import AVERY, BLAKE, CASEY, build_store
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
