@@ -24,8 +24,16 @@ from typing import Protocol, TypeVar
 
 from rulekit.agent_pauses import apply_pauses
 from rulekit.changes import explanation
-from rulekit.lifecycle import change_contact
-from rulekit.model import Contact, Lead
+from rulekit.lifecycle import (
+    CONFLICT_RESOLVED,
+    Conflict,
+    ConflictLead,
+    ContactChange,
+    change_contact,
+    resolution_reason,
+    resolved,
+)
+from rulekit.model import Lead
 from rulekit.pipeline import (
     ACTIVITY_KINDS,
     ERROR_QUEUE,
@@ -47,7 +55,7 @@ from rulekit.pipeline import (
 from rulekit.pipeline.effects import AdvanceRotation, Effect, PauseAgent
 from rulekit.pipeline.events import Verdict
 from rulekit.pipeline.park import describe
-from rulekit.pipeline.state import KEPT
+from rulekit.pipeline.state import ASSIGNED, KEPT
 from rulekit.ruleset import RuleSet
 from rulekit.storage.base import (
     INBOX,
@@ -341,14 +349,47 @@ class Engine:
     def change_contact(self, contact_key: str, action: str, *, by: str, reason: str = "",
                        agent: str | None = None, status: str | None = None,
                        lead_id: str | None = None, now: datetime | None = None
-                       ) -> tuple[Contact | None, Contact]:
+                       ) -> ContactChange:
         """Run a contact lifecycle action (:mod:`rulekit.lifecycle`: share, unshare,
-        transfer, delete, status) as ``by``, audited, its agent checked against the world;
-        the contact before and after.  The store must keep an audit history
-        (:class:`~rulekit.storage.base.Access`)."""
-        return change_contact(self.store, contact_key, action, by=by, reason=reason,
-                              at=now or self.clock.now(), agent=agent, status=status,
-                              lead_id=lead_id, agents=self.world.agents)
+        transfer, delete, status) as ``by``, audited, its agent checked against the world.
+        The store must keep an audit history (:class:`~rulekit.storage.base.Access`).
+
+        When the change resolves an ownership conflict — the agent who entered a conflicting
+        lead owns the contact now — that lead, still waiting, is reassigned to them as ``by``
+        (an :class:`~rulekit.pipeline.AdminReassign` decision whose reason names the
+        resolution, and a ``conflict_resolved`` audit entry); one already assigned is left
+        as it is.  The result has the contact before and after and those leads."""
+        at = now or self.clock.now()
+        before, after = change_contact(self.store, contact_key, action, by=by, reason=reason,
+                                       at=at, agent=agent, status=status, lead_id=lead_id,
+                                       agents=self.world.agents)
+        listed = getattr(self.store, "contact_conflicts", None)
+        conflicts: list[Conflict] = [] if listed is None else listed(contact_key)
+        leads = tuple(self._resolve_conflict(c, contact_key, action, by, reason, at)
+                      for c in resolved(before, after, conflicts))
+        return ContactChange(before, after, leads)
+
+    def _resolve_conflict(self, conflict: Conflict, contact_key: str, action: str, by: str,
+                          reason: str, at: datetime) -> ConflictLead:
+        """Give a resolved conflict's lead to the agent who entered it, unless it is
+        assigned already."""
+        assert conflict.lead_id is not None  # resolved() keeps conflicts with a lead only
+        lead_id, agent = conflict.lead_id, conflict.entered_by
+        state = self.store.get_state(lead_id)
+        if state is not None and state.status == ASSIGNED:
+            whom = "them" if state.assignee == agent else state.assignee
+            return ConflictLead(lead_id, agent, False, f"left as it is: already assigned to "
+                                f"{whom}")
+        why = resolution_reason(conflict, action, reason)
+        decision = self.reassign(lead_id, agent, by, why, at)
+        if decision.state.status != ASSIGNED or decision.state.assignee != agent:
+            return ConflictLead(lead_id, agent, False, f"not routed: {decision.state.status}")
+        record = getattr(self.store, "record_audit", None)
+        if record is not None:
+            record(by, CONFLICT_RESOLVED, {"lead": lead_id, "contact": contact_key,
+                                           "agent": agent, "owner": conflict.owner,
+                                           "action": action, "reason": why}, at)
+        return ConflictLead(lead_id, agent, True, f"assigned to {agent}: {why}")
 
     def retry(self, lead_id: str, by: str, reason: str | None = None,
               now: datetime | None = None) -> Decision:

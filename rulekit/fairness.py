@@ -1,9 +1,10 @@
 """Whether each pool kept its promise, judged from the fairness ledger (:mod:`rulekit.ledger`).
 
-The turns of one rotation (a round robin's rotation key; a weighted or random pool) are cut
-into *phases* of membership: a phase is a run of consecutive turns that had the same candidate
-list, so an admin adding or removing a member starts a new phase.  Each phase is judged on its
-own, by what its strategy promises::
+The turns of a round robin's rotation are cut into *phases* of membership: a phase is a run of
+consecutive turns that had the same candidate list, so an admin adding or removing a member
+starts a new phase.  Each phase is judged on its own, by what the strategy promises; weighted
+and random picks are judged over all their draws at once (each draw's chances count the options
+it had)::
 
     from rulekit.fairness import rotations
     for rotation in rotations(ledger(store)):
@@ -47,6 +48,10 @@ PROMISES = {
     "random": "a fair draw among the eligible (each count within its 99 % band)",
 }
 JUDGED = frozenset(PROMISES)
+#: The strategies judged per phase of membership.  A draw's promise holds draw by draw, so
+#: weighted and random picks are judged over all their draws at once: each draw's chances
+#: already count the options it had (which vary with the lead, and with pool edits).
+PHASED = frozenset({"round_robin"})
 
 
 @dataclass
@@ -197,10 +202,10 @@ class Rotation:
         fair = self.fair
         if fair is None:
             return "not judged"
-        word = "even" if self.strategy == "round_robin" else "as promised"
+        if self.strategy not in PHASED:
+            return "as promised" if fair else "NOT as promised"
         if fair:
-            every = "in every phase" if len(self.phases) > 1 else "in its one phase"
-            return f"{word} {every}"
+            return "even in every phase" if len(self.phases) > 1 else "even in its one phase"
         bad = [str(i) for i, p in enumerate(self.phases, 1) if p.fair is False]
         return (f"{'UNEVEN' if self.strategy == 'round_robin' else 'NOT as promised'} in "
                 f"phase{'s' if len(bad) > 1 else ''} {', '.join(bad)}")
@@ -271,7 +276,11 @@ def rotations(turns: Sequence[Turn]) -> list[Rotation]:
         rotation = found.setdefault((turn.strategy, turn.key),
                                     Rotation(turn.strategy, turn.pool, turn.key))
         current = rotation.phases[-1] if rotation.phases else None
-        if current is None or current.members != turn.members:
+        if (current is not None and current.members != turn.members
+                and turn.strategy not in PHASED and current.members is not None
+                and turn.members is not None):  # one judgement over every draw
+            current.members = tuple(dict.fromkeys(current.members + turn.members))
+        elif current is None or current.members != turn.members:
             before = set(current.members or ()) if current else set()
             now = set(turn.members or ())
             phase = Phase(turn.strategy, turn.members,
@@ -314,5 +323,5 @@ def distribution(store: Store) -> Distribution:
                         rotations(ledger(store, ids)))
 
 
-__all__ = ["JUDGED", "PROMISES", "Distribution", "MemberShare", "Phase", "Rotation", "Z",
+__all__ = ["JUDGED", "PHASED", "PROMISES", "Distribution", "MemberShare", "Phase", "Rotation", "Z",
            "distribution", "ordered_shares", "rotations"]

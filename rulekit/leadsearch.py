@@ -14,7 +14,7 @@ function of store reads: :func:`search` reads, :func:`matches` decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -33,10 +33,53 @@ from rulekit.pipeline.state import (
     UNROUTED,
     WAITING,
     LeadState,
+    Pending,
 )
 from rulekit.storage.base import Store
 from rulekit.storage.url import StoreOpenError, open_store_or_explain, sqlite_path
 from rulekit.suggest import did_you_mean
+
+#: What a lead waits for, by the mode of its pending (:class:`~rulekit.pipeline.state.Pending`).
+WAITING_KINDS = {"single": "offer", "sequence": "offer", "broadcast": "broadcast",
+                 "qualify": "qualification", "hold": "hold", "contact": "first_contact"}
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+def waiting_for(pending: Pending | None, when: Callable[[datetime], str] = _iso) -> str | None:
+    """What a lead waits for, in words (``None``: nothing): ``first contact by a-ann until
+    2026-11-24T15:30:00+00:00``, ``an answer from a-bob to offer o-1 until …``, ``a claim of
+    offer o-2 by one of a-ann, a-bob until …``, ``a verdict from q-quinn until …``, ``the hold
+    to end at …`` (more than three agents are counted: ``one of 12 agents``).  ``when``
+    writes the deadline (ISO 8601 by default)."""
+    if pending is None:
+        return None
+    open_to = [a for a in pending.agents if a not in pending.declined]
+    agents = (", ".join(open_to) if len(open_to) <= 3 else f"{len(open_to)} agents") or "nobody"
+    until = f" until {when(pending.deadline)}" if pending.deadline is not None else ""
+    offer = f"offer {pending.offer_id}" if pending.offer_id else "the offer"
+    if pending.mode == "contact":
+        return f"first contact by {agents}{until}"
+    if pending.mode == "hold":
+        return (f"the hold to end at {when(pending.deadline)}" if pending.deadline is not None
+                else "the hold to end")
+    if pending.mode == "broadcast":
+        return f"a claim of {offer} by one of {agents}{until}"
+    if pending.mode == "qualify":
+        return f"a verdict from {agents}{until}"
+    return f"an answer from {agents} to {offer}{until}"
+
+
+def waiting(pending: Pending | None) -> dict[str, Any] | None:
+    """What a lead waits for, as data: ``for`` (offer, broadcast, qualification, hold,
+    first_contact), the ``agents`` it waits on and the deadline ``until`` (ISO 8601)."""
+    if pending is None:
+        return None
+    return {"for": WAITING_KINDS.get(pending.mode, pending.mode),
+            "agents": [a for a in pending.agents if a not in pending.declined],
+            "until": pending.deadline.isoformat() if pending.deadline is not None else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +126,8 @@ class LeadRow:
             "status": self.status,
             "assignee": self.assignee,
             "queue": self.queue,
-            "waiting_for": list(pending.agents) if pending is not None else [],
+            "waiting_for": waiting_for(pending),
+            "waiting": waiting(pending),
             "contact": {
                 "email": lead.contact.email,
                 "phone": lead.contact.phone,
@@ -308,5 +352,7 @@ __all__ = [
     "reading_store",
     "rows",
     "search",
+    "waiting",
+    "waiting_for",
     "week_start",
 ]

@@ -13,6 +13,10 @@ A contact's status (:class:`~rulekit.model.ContactStatus`) is kept by two hands:
 contact as stored (and the ownership conflicts reported on it) to the contact after the action,
 or a :class:`ContactChangeError` that names the field at fault.  Which agents exist is the
 world's business, checked by the caller (:func:`check_agent`) before the store is asked.
+
+A change that makes the agent who entered a conflicting lead the contact's owner resolves that
+ownership conflict (:func:`resolved`); :meth:`rulekit.engine.Engine.change_contact` then routes
+the waiting lead to them and reports it in its :class:`ContactChange`.
 """
 
 from __future__ import annotations
@@ -51,11 +55,45 @@ class ContactChangeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """A reported ownership conflict: ``entered_by`` entered a contact ``owner`` owned."""
+    """A reported ownership conflict: ``entered_by`` entered a contact ``owner`` owned (in
+    the scope ``scope_key``), by the lead ``lead_id`` that waits for the agents to agree."""
 
     owner: str
     entered_by: str
     scope_key: str
+    lead_id: str | None = None
+
+
+#: The audit action of a waiting lead given to its entering agent when a contact change
+#: resolved its ownership conflict (:class:`ConflictLead`).
+CONFLICT_RESOLVED = "conflict_resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictLead:
+    """A lead whose ownership conflict a contact change resolved: the agent who entered it
+    (``agent``) now owns the contact, so the lead was ``routed`` to them, or left as it was
+    (already assigned); ``note`` says which, in words."""
+
+    lead_id: str
+    agent: str
+    routed: bool
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """What a contact lifecycle action did: the contact before (``None``: not on record) and
+    after, and the leads whose ownership conflict it resolved (:func:`resolved`)."""
+
+    before: Contact | None
+    after: Contact
+    leads: tuple[ConflictLead, ...] = ()
+
+    @property
+    def routed(self) -> tuple[str, ...]:
+        """The ids of the leads the change routed to their entering agent."""
+        return tuple(c.lead_id for c in self.leads if c.routed)
 
 
 def owner_of(contact: Contact) -> str | None:
@@ -245,6 +283,36 @@ def _delete(contact: Contact, key: str, agent: str, owner: str | None,
     update["owners"] = owners
     update["status"] = None
     return _resettled(contact.model_copy(update=update))
+
+
+def owner_in(contact: Contact | None, scope_key: str) -> str | None:
+    """The contact's owner in one scope (``global``: :func:`owner_of`)."""
+    if contact is None:
+        return None
+    return owner_of(contact) if scope_key == GLOBAL else contact.owners.get(scope_key)
+
+
+def resolved(before: Contact | None, after: Contact,
+             conflicts: Sequence[Conflict]) -> list[Conflict]:
+    """The conflicts (with their lead) a change from ``before`` to ``after`` resolved: the
+    agent who entered the contact owns it in the conflict's scope now, and did not before —
+    one per lead, oldest first."""
+    found: dict[str, Conflict] = {}
+    for conflict in conflicts:
+        if conflict.lead_id is None or conflict.lead_id in found:
+            continue
+        if owner_in(after, conflict.scope_key) == conflict.entered_by \
+                and owner_in(before, conflict.scope_key) != conflict.entered_by:
+            found[conflict.lead_id] = conflict
+    return list(found.values())
+
+
+def resolution_reason(conflict: Conflict, action: str, reason: str = "") -> str:
+    """Why a resolved conflict's lead goes to its entering agent, for its reassignment."""
+    how = (f"{conflict.owner}'s record of the contact was deleted" if action == DELETE
+           else f"{conflict.owner} transferred the contact to {conflict.entered_by}"
+           if action == TRANSFER else f"{conflict.entered_by} owns the contact now")
+    return f"ownership conflict resolved: {how}" + (f" ({reason})" if reason else "")
 
 
 def snapshot(contact: Contact | None) -> dict[str, Any]:

@@ -6,6 +6,8 @@ stored lead (its consumer).  Each action needs ``--by NAME`` (who, kept in the a
 with ``--reason`` and the before → after of the contact) and is shown in ``rulekit explain``
 of the consumer's leads.  Agents are checked against the store's active world, when it has
 one.  See :mod:`rulekit.lifecycle` for what each action does and which transitions it refuses.
+Actions go through the engine of the store's active rule set and world, so one that resolves
+an ownership conflict routes the waiting lead to the agent who entered it (a line per lead).
 
 Exit codes: 0 done, 1 unknown contact, a refused action, or a store that cannot be opened,
 2 usage error.
@@ -16,9 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from rulekit.engine import Engine
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.lifecycle import (
     DELETE,
@@ -27,13 +30,15 @@ from rulekit.lifecycle import (
     STATUS,
     TRANSFER,
     UNSHARE,
+    ContactChange,
     ContactChangeError,
     change_contact,
     contact_view,
 )
 from rulekit.pipeline.facts import contact_key, contact_key_of_text
-from rulekit.storage.base import WORLD, Store
-from rulekit.storage.catalog import CatalogError, as_catalog, load_world
+from rulekit.storage.base import Store
+from rulekit.storage.catalog import CatalogError
+from rulekit.worker import NothingLoaded, Worker
 
 PROG = "rulekit contacts"
 #: Subcommand → (lifecycle action, the option that names its agent).
@@ -100,14 +105,29 @@ def _resolve(store: Store, text: str) -> tuple[str | None, str | None]:
     return contact_key_of_text(text), None
 
 
-def _agents(store: object) -> Collection[str] | None:
-    """The agent ids of the store's active world (``None``: it has none to check against)."""
+def _engine(store: Store) -> Engine | None:
+    """The engine of the store's active rule set and world (``None``: nothing is loaded, so
+    there is no world to check agents against and no rule set to route with)."""
+    worker = Worker(store, name="contacts")
     try:
-        versions = as_catalog(store).active_versions()
-        world = load_world(store, versions[WORLD]) if WORLD in versions else None
-    except CatalogError:
+        worker.refresh()
+    except (NothingLoaded, CatalogError):
         return None
-    return None if world is None else set(world.agents)
+    return worker.engine
+
+
+def _change(store: Store, key: str, action: str, *, by: str, reason: str,
+            agent: str | None, status: str | None, lead_id: str | None) -> ContactChange:
+    """The action through the engine; on a store with nothing loaded, on the store alone
+    (no lead can be routed there)."""
+    engine = _engine(store)
+    if engine is not None:
+        return engine.change_contact(key, action, by=by, reason=reason, agent=agent,
+                                     status=status, lead_id=lead_id, now=datetime.now(UTC))
+    before, after = change_contact(store, key, action, by=by, reason=reason,
+                                   at=datetime.now(UTC), agent=agent, status=status,
+                                   lead_id=lead_id)
+    return ContactChange(before, after)
 
 
 def _show(view: dict[str, object]) -> str:
@@ -146,18 +166,20 @@ def main(argv: Sequence[str]) -> int:
             action, agent_option = ACTIONS[args.command]
             agent = getattr(args, agent_option) if agent_option else None
             try:
-                before, after = change_contact(
-                    store, key, action, by=args.by, reason=args.reason, at=datetime.now(UTC),
-                    agent=agent, status=getattr(args, "status", None),
-                    lead_id=args.lead or lead_id, agents=_agents(store))
+                change = _change(store, key, action, by=args.by, reason=args.reason,
+                                 agent=agent, status=getattr(args, "status", None),
+                                 lead_id=args.lead or lead_id)
             except ContactChangeError as exc:
                 option = {"agent": f"--{agent_option or 'agent'}", "status": "STATUS",
                           "contact": "CONTACT"}.get(exc.field, exc.field)
                 return _fail(f"{option}: {exc.message}")
+            before, after = change.before, change.after
             was = before.status.value if before is not None and before.status else "(none)"
             now = after.status.value if after.status else "(none)"
             print(f"{key}: {args.command} done; status {was} → {now}")
             print(_show(contact_view(key, after)))
+            for lead in change.leads:
+                print(f"  conflict resolved, lead {lead.lead_id}: {lead.note}")
             return 0
     except StoreOpenError as exc:
         return _fail(str(exc))

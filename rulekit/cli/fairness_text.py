@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from rulekit.fairness import Distribution, MemberShare, Phase, Rotation, ordered_shares
+from rulekit.fairness import (
+    PHASED,
+    Distribution,
+    MemberShare,
+    Phase,
+    Rotation,
+    ordered_shares,
+)
 from rulekit.ledger import Turn, reason_text
 
 TITLES = {"round_robin": "Round robin", "weighted": "Weighted picks", "random": "Random picks",
@@ -79,6 +86,13 @@ def render_rotation(rotation: Rotation, named: Mapping[str, str]) -> list[str]:
     title = TITLES.get(rotation.strategy, rotation.strategy)
     key = f" (rotation {rotation.key})" if rotation.key != rotation.pool else ""
     phases = len(rotation.phases)
+    if rotation.strategy not in PHASED:
+        (phase,) = rotation.phases
+        lines = [f"{title} from pool '{rotation.pool}'{key}: {rotation.turns} draws for "
+                 f"{rotation.leads} leads, {len(phase.shares)} options, {_when(phase.first)} "
+                 f"to {_when(phase.last)} UTC", f"  promise: {rotation.promise}", ""]
+        lines += ["  " + row for row in _rows(phase, named)]
+        return [*lines, f"  {phase.verdict}"]
     lines = [f"{title} from pool '{rotation.pool}'{key}: {rotation.turns} turns for "
              f"{rotation.leads} leads in {phases} phase{'s' if phases != 1 else ''} of "
              "membership", f"  promise: {rotation.promise}"]

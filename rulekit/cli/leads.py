@@ -24,6 +24,7 @@ from rulekit.leadsearch import (
     parse_instant,
     reading_store,
     search,
+    waiting_for,
     week_start,
 )
 from rulekit.trace import local_time
@@ -108,10 +109,8 @@ def table(rows: Sequence[LeadRow], tz: tzinfo) -> str:
     for row in rows:
         lead = row.lead
         where = row.assignee or (f"queue {row.queue}" if row.queue else "")
-        if not where and row.state is not None and row.state.pending is not None:
-            agents = row.state.pending.agents
-            where = f"offered to {agents[0]}" if len(agents) == 1 else (
-                f"offered to {len(agents)} agents" if agents else "held")
+        if row.state is not None and row.state.pending is not None:
+            where = waiting_for(row.state.pending, lambda at: local_time(at, tz)) or where
         body.append((lead.id, local_time(lead.received_at, tz),
                      lead.source, lead.inquiry_type, str(lead.activity), row.status, where,
                      lead.contact.email or lead.contact.phone or ""))

@@ -18,13 +18,7 @@ from rulekit.first_contact import first_contacts
 from rulekit.leadsearch import StoreOpenError, reading_store
 from rulekit.ledger import ledger
 from rulekit.reports import ResponseTimes, duration_text, response_times
-from rulekit.storage.catalog import active_world
-
-
-def agent_names(store: object) -> dict[str, str]:
-    """Agent id → name, from the store's active world (none when it has no catalog)."""
-    world = active_world(store)
-    return {} if world is None else {i: a.name or i for i, a in world.agents.items()}
+from rulekit.storage.catalog import agent_names
 
 
 def render_response_times(report: ResponseTimes, names: Mapping[str, str] | None = None) -> str:

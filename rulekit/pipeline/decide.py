@@ -39,7 +39,14 @@ from rulekit.pipeline.offers import (
     expired,
 )
 from rulekit.pipeline.park import Decision, park
-from rulekit.pipeline.sla import SLA_STEPS, contact_logged, contact_missed, waits_for_contact
+from rulekit.pipeline.sla import (
+    SLA_STEPS,
+    contact_logged,
+    contact_missed,
+    sla_follows,
+    sla_kept,
+    waits_for_contact,
+)
 from rulekit.pipeline.state import ASSIGNED, PARKED, ROUTING, UNROUTED, LeadState
 from rulekit.pipeline.steps import DONE, HANDOFF, IMMEDIATE, PASS, WAIT, enqueue, step_kind
 from rulekit.ruleset import ExpectContact, Policy, Qualify, Rule, RuleSet, Step
@@ -276,19 +283,33 @@ def _reject(ctx: Context, agent: str, reason: str) -> None:
     ctx.trace.add("event", f"{ctx.agent_name(agent)}: {reason}.")
 
 
+def _reassign(ctx: Context, event: AdminReassign) -> None:
+    """An administrator's reassignment: an open offer or hold is withdrawn; a first-contact
+    SLA the lead waits on follows it to the new assignee (:func:`sla_follows`)."""
+    state = ctx.state
+    ctx.trace.add("event", f"{event.by} reassigned the lead to "
+                  f"{ctx.agent_name(event.agent)}: {event.reason}.")
+    if event.agent not in ctx.world.agents:
+        _reject(ctx, event.agent, "not an agent of this world")
+        return
+    sla = _current(ctx)[1] if waits_for_contact(state) else None
+    if isinstance(sla, ExpectContact) and state.assignee == event.agent:
+        sla_kept(ctx, sla)
+        return
+    previous = state.assignee
+    close_pending(ctx, "withdrawn")
+    ctx.effects.append(AssignLead(event.agent, "reassigned", ""))
+    ctx.update(status=ASSIGNED, assignee=event.agent, queue=None,
+               contact=None if state.contact == "waiting" else state.contact)
+    if isinstance(sla, ExpectContact) and previous is not None:
+        sla_follows(ctx, sla, previous, event.agent)
+
+
 def _resume(ctx: Context, event: Event) -> None:
     state = ctx.state
     pending = state.pending
     if isinstance(event, AdminReassign):
-        ctx.trace.add("event", f"{event.by} reassigned the lead to "
-                      f"{ctx.agent_name(event.agent)}: {event.reason}.")
-        if event.agent not in ctx.world.agents:
-            _reject(ctx, event.agent, "not an agent of this world")
-            return
-        close_pending(ctx, "withdrawn")
-        ctx.effects.append(AssignLead(event.agent, "reassigned", ""))
-        ctx.update(status=ASSIGNED, assignee=event.agent, queue=None,
-                   contact=None if ctx.state.contact == "waiting" else ctx.state.contact)
+        _reassign(ctx, event)
         return
     if isinstance(event, TimerFired):
         if pending is None or pending.timer_id != event.timer_id or state.final:

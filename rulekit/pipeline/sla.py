@@ -13,6 +13,11 @@ assigned meanwhile, waiting with a ``contact`` pending.
   contacts, :meth:`~rulekit.pipeline.facts.Facts.contact_misses`) a
   :class:`~rulekit.pipeline.effects.PauseAgent` effect pauses them — the engine applies it as
   an audited world edit once the decision is committed.
+- An administrator reassigns the lead while it waits: the SLA follows it (:func:`sla_follows`):
+  the new assignee gets the same window from the reassignment, in the same calendar, with the
+  same ``else`` and ``pause_after``; reassigned to the agent it already holds, it runs on
+  unchanged (:func:`sla_kept`).  An SLA met or missed before stays so; the new assignee is
+  held to nothing.
 
 Everything here is pure, like :func:`~rulekit.pipeline.decide`: it reads the context and
 emits effects.
@@ -56,17 +61,54 @@ def run_expect_contact(ctx: Context, step: ExpectContact, rule: str) -> str:
         ctx.trace.add("step", "Expect contact: nobody holds the lead; going on.",
                       step.location)
         return PASS
+    deadline = _hold(ctx, step, agent)
+    ctx.trace.add("step", f"Expect contact: {ctx.agent_name(agent)} must log a contact with "
+                  f"the consumer by {_when(ctx, step, agent, deadline)}{_business(step)}.",
+                  step.location, {"agent": agent, "deadline": deadline.isoformat(),
+                                  "within": str(step.within)})
+    return WAIT
+
+
+def _hold(ctx: Context, step: ExpectContact, agent: str) -> datetime:
+    """Hold ``agent`` to the step's window from now: its timer, and the pending contact."""
     deadline = ctx.deadline(step.within, step.calendar, agent)
     timer = ctx.next_id("t")
     ctx.effects.append(ScheduleTimer(timer, deadline, CONTACT_DEADLINE))
     ctx.update(pending=Pending(CONTACT, None, (agent,), (), deadline, timer), contact="waiting")
-    business = (f" ({step.within} of {step.calendar or 'wall-clock time'})"
-                if step.within.business else "")
-    ctx.trace.add("step", f"Expect contact: {ctx.agent_name(agent)} must log a contact with "
-                  f"the consumer by {_when(ctx, step, agent, deadline)}{business}.",
-                  step.location, {"agent": agent, "deadline": deadline.isoformat(),
-                                  "within": str(step.within)})
-    return WAIT
+    return deadline
+
+
+def _business(step: ExpectContact) -> str:
+    return (f" ({step.within} of {step.calendar or 'wall-clock time'})"
+            if step.within.business else "")
+
+
+def sla_kept(ctx: Context, step: ExpectContact) -> None:
+    """An administrator reassigned the lead to the agent the SLA already holds: nothing
+    changes, the deadline included (a reassignment does not extend an SLA)."""
+    pending = ctx.state.pending
+    assert pending is not None and pending.deadline is not None
+    agent = pending.agents[0]
+    ctx.trace.add("effect", f"{ctx.agent_name(agent)} already holds the lead: the "
+                  "first-contact SLA runs on, its deadline unchanged "
+                  f"({_when(ctx, step, agent, pending.deadline)}).", step.location,
+                  {"agent": agent, "sla": "kept", "deadline": pending.deadline.isoformat()})
+
+
+def sla_follows(ctx: Context, step: ExpectContact, previous: str, agent: str) -> None:
+    """An administrator reassigned a lead that waited for ``previous``'s first contact to
+    ``agent`` (the pending contact already closed): the SLA follows the lead.  ``agent`` gets
+    the same window, from now, in the same calendar; a miss is theirs, with the step's
+    ``else`` and ``pause_after``."""
+    deadline = _hold(ctx, step, agent)
+    calendar = f" of {step.calendar or 'wall-clock time'}" if step.within.business else ""
+    ctx.trace.add("effect", f"The first-contact SLA follows the lead: {ctx.agent_name(agent)} "
+                  "must log a contact with the consumer by "
+                  f"{_when(ctx, step, agent, deadline)} ({step.within} from the reassignment"
+                  f"{calendar}); "
+                  f"{ctx.agent_name(previous)} is no longer held to it.", step.location,
+                  {"agent": agent, "sla": "reassigned", "from": previous,
+                   "deadline": deadline.isoformat(), "within": str(step.within)})
 
 
 def waits_for_contact(state: LeadState, timer_id: str | None = None) -> bool:
@@ -137,4 +179,5 @@ def contact_missed(ctx: Context, step: ExpectContact) -> None:
 SLA_STEPS: dict[str, Handler] = {"expect_contact": run_expect_contact}
 
 __all__ = ["CONTACT", "CONTACT_DEADLINE", "CONTACT_MISSED", "CONTACT_PAUSE", "SLA_STEPS",
-           "contact_logged", "contact_missed", "run_expect_contact", "waits_for_contact"]
+           "contact_logged", "contact_missed", "run_expect_contact", "sla_follows", "sla_kept",
+           "waits_for_contact"]

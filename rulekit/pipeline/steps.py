@@ -45,6 +45,10 @@ from rulekit.ruleset import (
 
 DONE, WAIT, PASS, HANDOFF = "done", "wait", "pass", "handoff"
 
+#: A contact status as a trace words it (the seed documents' names).
+STATUS_WORDS = {"agent_database": "Agent Database", "assigned": "Assigned", "shared": "Shared",
+                "pending": "Pending", "closed": "Closed"}
+
 Handler = Callable[[Context, Any, str], str]
 
 
@@ -56,6 +60,8 @@ def assign(ctx: Context, agent: str, how: str, rule: str, own: tuple[Scope, ...]
     ctx.trace.add("effect", f"Lead {how} to {ctx.agent_name(agent)}.",
                   data={"agent": agent, "how": how})
     key = ctx.contact_key
+    status = ctx.contact.status if ctx.contact is not None else None
+    current = None if status is None else str(status.value)
     for scope in own:
         skey = scope_key(scope, ctx)
         if key is None or skey is None:
@@ -63,11 +69,22 @@ def assign(ctx: Context, agent: str, how: str, rule: str, own: tuple[Scope, ...]
                           "contact identity or no value for the scope.")
             continue
         entered = ctx.lead.entry == "manual" and ctx.lead.entered_by == agent
-        ctx.effects.append(SetOwner(key, skey, agent,
-                                    "agent_database" if entered else "assigned"))
-        ctx.trace.add("effect", f"{ctx.agent_name(agent)} owns the contact in "
-                      f"{describe_scope(skey)} (unless another agent already does).",
-                      data={"contact": key, "scope": skey, "agent": agent})
+        given = "agent_database" if entered else "assigned"
+        ctx.effects.append(SetOwner(key, skey, agent, given))
+        holder = ctx.owner(skey)
+        kept = f"the contact is kept {STATUS_WORDS[current]}" if current else \
+            "the contact keeps no status"
+        if holder is not None and holder != agent:
+            text = (f"{ctx.agent_name(agent)} does not own the contact in "
+                    f"{describe_scope(skey)}: {ctx.agent_name(holder)} already does; {kept}.")
+        else:
+            text = (f"{ctx.agent_name(agent)} owns the contact in {describe_scope(skey)} "
+                    "(unless another agent already does); "
+                    + (kept if current else "the contact is now in their Agent Database"
+                       if entered else "the contact is now Assigned to them") + ".")
+            current = current or given
+        ctx.trace.add("effect", text, data={"contact": key, "scope": skey, "agent": agent,
+                                            "contact_status": current})
     ctx.notification(notify, assignee=agent, owner=owner or agent)
     return DONE
 

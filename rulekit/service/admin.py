@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from rulekit.pipeline.facts import contact_key_of_text
+from rulekit.pipeline.teams import is_team
 from rulekit.service.auth import allow
 from rulekit.service.leads import engine_of, live_of
 from rulekit.service.problems import Problem
@@ -70,21 +71,18 @@ def _set_members(request: Request, token: StoredToken, pool: str, member: str, a
                       code="pool-not-listed")
     before = list(found.members)
     world = engine.world
-    if member in world.agents:
-        adding = [member]
-    elif member in world.teams:
-        adding = list(world.teams[member].members)
-    else:
-        raise Problem(422, f"{member!r} is no agent or team of the active world",
-                      code="invalid-input", errors=[{"field": "body.member",
-                                                     "message": "unknown agent or team",
-                                                     "type": "value"}])
-    after = before + [m for m in adding if m not in before] if add \
-        else [m for m in before if m not in adding]
+    if member not in world.agents and not is_team(world, member):
+        message = f"{member!r} is no agent or team of the active world"
+        raise Problem(422, message, code="invalid-input",
+                      errors=[{"field": "body.member", "message": message, "type": "value"}])
+    # an agent or a team is one member: a team takes one turn (docs/rules.md, "Teams in a
+    # rotation")
+    after = (before if member in before else [*before, member]) if add \
+        else [m for m in before if m != member]
     try:
         version = set_pool_members(live.store, pool, after, by=actor(token), reason=reason)
-    except CatalogError as exc:
-        raise refused(exc) from None
+    except CatalogError as exc:  # a team the rotation cannot use (RK316) names body.member
+        raise refused(exc, "body.member") from None
     live.changed()
     return ChangeView(action=f"pool {pool} {'+' if add else '-'} {member}", before=before,
                       after=after, version=version)
@@ -93,14 +91,15 @@ def _set_members(request: Request, token: StoredToken, pool: str, member: str, a
 @router.post("/pools/{pool}/members", response_model=ChangeView)
 def add_member(pool: str, body: MemberIn, request: Request,
                token: StoredToken = allow("admin")) -> ChangeView:
-    """Add an agent (or every agent of a team) to a pool's rotation."""
+    """Add an agent, or a team as one member (it takes one turn), to a pool's rotation."""
     return _set_members(request, token, pool, body.member, True, body.reason)
 
 
 @router.post("/pools/{pool}/members/remove", response_model=ChangeView)
 def remove_member(pool: str, body: MemberIn, request: Request,
                   token: StoredToken = allow("admin")) -> ChangeView:
-    """Take an agent (or every agent of a team) out of a pool's rotation."""
+    """Take an agent or a team (the member, not the team's agents) out of a pool's
+    rotation."""
     return _set_members(request, token, pool, body.member, False, body.reason)
 
 

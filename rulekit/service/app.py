@@ -20,6 +20,7 @@ from rulekit.service import (
     links,
     offers,
     problems,
+    reports,
 )
 from rulekit.service.auth import route_roles
 from rulekit.service.config import ServiceConfig
@@ -28,7 +29,7 @@ from rulekit.service.live import Live
 from rulekit.service.metrics import Metrics
 
 VERSION = "1"
-ROUTERS = (leads, contacts, contact_actions, offers, admin, links, health)
+ROUTERS = (leads, contacts, contact_actions, offers, admin, reports, links, health)
 
 
 def role_matrix() -> list[tuple[str, str, tuple[str, ...] | None]]:

@@ -8,6 +8,9 @@ explanations of the consumer's leads.  Who may do what:
 * an agent may share a contact it owns, stop sharing it, give it to another agent, and delete
   its own record of a contact (which resolves an ownership conflict in favour of the agent who
   entered the contact); an agent never changes a contact's status (403);
+* a change that resolves an ownership conflict (the agent who entered a conflicting lead owns
+  the contact now) routes that waiting lead to them through the engine, as the actor; the
+  response's ``conflict_leads`` lists those leads (routed, or left as they were);
 * an agent reads a contact it owns or that is shared with it; support reads every contact.
 """
 
@@ -25,7 +28,6 @@ from rulekit.lifecycle import (
     TRANSFER,
     UNSHARE,
     ContactChangeError,
-    change_contact,
     contact_view,
     owners_of,
 )
@@ -36,7 +38,13 @@ from rulekit.service.auth import allow
 from rulekit.service.leads import engine_of, live_of
 from rulekit.service.live import Live
 from rulekit.service.problems import Problem
-from rulekit.service.views import ChangeView, ContactStatusIn, ContactView, ShareIn
+from rulekit.service.views import (
+    ChangeView,
+    ConflictLeadView,
+    ContactStatusIn,
+    ContactView,
+    ShareIn,
+)
 from rulekit.storage.base import StoredToken
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -74,11 +82,10 @@ def _owner_only(token: StoredToken, contact: Contact, key: str, what: str) -> No
 def _run(live: Live, token: StoredToken, key: str, action: str, reason: str, *,
          agent: str | None = None, status: str | None = None,
          agent_field: str = "body.agent") -> ChangeView:
-    agents = engine_of(live).world.agents
+    engine = engine_of(live)
     try:
-        before, after = change_contact(live.store, key, action, by=actor(token), reason=reason,
-                                       at=datetime.now(UTC), agent=agent, status=status,
-                                       agents=agents)
+        change = engine.change_contact(key, action, by=actor(token), reason=reason,
+                                       agent=agent, status=status, now=datetime.now(UTC))
     except ContactChangeError as exc:
         field = agent_field if exc.field == "agent" else _BODY_FIELDS.get(exc.field, exc.field)
         status_code = _STATUSES.get(exc.code, 422)
@@ -92,9 +99,13 @@ def _run(live: Live, token: StoredToken, key: str, action: str, reason: str, *,
                       errors=[{"field": field, "message": exc.message,
                                "type": "value"}]) from None
     shown = "" if agent is None else f" {agent}"
+    before = change.before
     return ChangeView(action=f"contact {key}: {action}{shown}",
                       before=None if before is None else contact_view(key, before),
-                      after=contact_view(key, after))
+                      after=contact_view(key, change.after),
+                      conflict_leads=[ConflictLeadView(lead_id=c.lead_id, agent=c.agent,
+                                                       routed=c.routed, note=c.note)
+                                      for c in change.leads])
 
 
 @router.get("/{key}", response_model=ContactView, responses={404: _ERRORS[404]})

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from rulekit.engine import DECIDED, NotDecidedYet, Receipt, UnknownLead
-from rulekit.leadsearch import LeadFilter, check_values, matches, rows
+from rulekit.leadsearch import LeadFilter, check_values, matches, rows, waiting_for
 from rulekit.lifecycle import shared_with
 from rulekit.model import Lead
 from rulekit.pipeline.effects import CloseOffer, Effect, MakeOffer, RejectAction
@@ -55,6 +55,7 @@ def _view(lead: Lead, outcome: str | None, state: LeadState | None,
         id=lead.id, outcome=outcome, status=state.status if state else "kept",
         policy=state.policy if state else None, assignee=state.assignee if state else None,
         queue=state.queue if state else None, reason=state.reason if state else None,
+        waiting_for=waiting_for(state.pending) if state else None,
         offers=offers, explanation=explanation, traces=[t.to_json() for t in traces],
         lead=lead.model_dump(mode="json"))
 

@@ -42,6 +42,9 @@ class LeadView(BaseModel):
     assignee: str | None
     queue: str | None
     reason: str | None
+    waiting_for: str | None = Field(None, description=(
+        "What the lead waits for, as `rulekit leads` says it: \"first contact by a-ann until "
+        "2026-11-24T15:30:00+00:00\", \"an answer from a-bob to offer o-1 until …\"."))
     offers: list[OfferView]
     explanation: str = Field(description="The decisions in plain English.")
     traces: list[dict[str, Any]] = Field(description="The decisions as JSON.")
@@ -70,7 +73,8 @@ class ActivityIn(BaseModel):
 
 class MemberIn(BaseModel):
     member: str = Field(min_length=1, max_length=200, examples=["a-avery-jones"],
-                        description="An agent id, or a team id (its agents are added).")
+                        description="An agent id, or a team id: one member, taking one "
+                                    "turn.")
     reason: str = Field(min_length=1, max_length=500, examples=["back from leave"])
 
 
@@ -120,6 +124,15 @@ class TransferIn(BaseModel):
     reason: str = _REASON
 
 
+class ConflictLeadView(BaseModel):
+    """A lead whose ownership conflict a contact change resolved."""
+
+    lead_id: str
+    agent: str = Field(description="The agent who entered the lead, the contact's owner now.")
+    routed: bool = Field(description="Whether the lead was assigned to them by this change.")
+    note: str = Field(description="What was done, in words (assigned, or why it was left).")
+
+
 class ChangeView(BaseModel):
     """An admin change: what it did, before → after, and the version it activated (none for
     changes of live data: lead status, contact transfers)."""
@@ -128,6 +141,11 @@ class ChangeView(BaseModel):
     before: Any
     after: Any
     version: str | None = None
+    conflict_leads: list[ConflictLeadView] = Field(
+        default_factory=list,
+        description="A contact change only: the leads whose ownership conflict it resolved "
+                    "(the agent who entered the lead owns the contact now), each routed to "
+                    "that agent or left as it was (already assigned).")
 
 
 class ShareIn(BaseModel):

@@ -42,13 +42,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rulekit.model import Contact, Lead
 from rulekit.pipeline.effects import Effect
 from rulekit.pipeline.facts import Facts
 from rulekit.pipeline.state import LeadState
 from rulekit.trace import Trace
+
+if TYPE_CHECKING:
+    from rulekit.lifecycle import Conflict
 
 
 class StaleState(Exception):
@@ -385,6 +388,10 @@ class Access(Protocol):
                        lead_id: str | None = None) -> tuple[Contact | None, Contact]:
         """Run ``action`` on the contact ``contact_key`` and audit it; the contact before
         and after."""
+
+    def contact_conflicts(self, contact_key: str) -> list[Conflict]:
+        """The ownership conflicts reported on the contact ``contact_key``, oldest first,
+        each with the lead that reported it."""
 
     def live_counts(self, now: datetime, late_after: float) -> LiveCounts:
         """Open offers, timers due at ``now`` (inbox entries and timers held back for a retry

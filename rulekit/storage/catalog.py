@@ -169,6 +169,12 @@ def active_world(store: object) -> World | None:
         return None
 
 
+def agent_names(store: object) -> dict[str, str]:
+    """Agent id → name, from the store's active world (none when it has no catalog)."""
+    world = active_world(store)
+    return {} if world is None else {i: a.name or i for i, a in world.agents.items()}
+
+
 def active(store: object) -> Active:
     versions = as_catalog(store).active_versions()
     world = load_world(store, versions[WORLD]) if WORLD in versions else None
@@ -424,7 +430,9 @@ def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: st
                      now: datetime | None = None, reason: str | None = None) -> str:
     """Set the ``members`` of a pool of the active rule set; the new rule set version.
 
-    The rule file that defines the pool is rewritten through YAML (comments are not kept)."""
+    Each member is an agent or a team id (a team takes one turn); a team that cannot take one
+    (RK316) is an :class:`InvalidEdit`.  The rule file that defines the pool is rewritten
+    through YAML (comments are not kept)."""
     world = active_world(store)
     unknown = [m for m in members if world is not None and m not in world.agents
                and m not in world.teams and m not in world.by_team]  # a team takes one turn
@@ -435,11 +443,33 @@ def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: st
         return isinstance(data.get("pools"), dict) and pool in data["pools"]
 
     def edit(data: Any) -> None:
-        data["pools"][pool]["members"] = list(members)
+        spec = data["pools"][pool]
+        unusable = [] if world is None else _unusable_teams(
+            world, members, pool, spec.get("team_pick") if isinstance(spec, dict) else None)
+        if unusable:
+            raise InvalidEdit("the edited rule set has problems: " + "; ".join(unusable))
+        spec["members"] = list(members)
 
     return _edit_ruleset(store, owns, edit, by=by, action=f"pool {pool} members set",
                          detail=_with_reason({"pool": pool, "members": list(members)}, reason),
                          missing=f"no pool {pool!r} in the active rule set", now=now)
+
+
+def _unusable_teams(world: World, members: Sequence[str], pool: str,
+                    team_pick: object) -> list[str]:
+    """The teams among ``members`` that cannot take a turn of the pool's rotation (RK316, as
+    ``rulekit validate`` says it): a team without members, or without a lead when the pool
+    gives a team's turn to its lead."""
+    names = WorldNames.of_world(world)
+    found = []
+    for team in (m for m in members if m not in world.agents):
+        if team in names.empty_teams:
+            found.append(f"RK316 team '{team}' has no members: it cannot take a turn in pool "
+                         f"'{pool}'")
+        elif team_pick == "lead" and team in names.teams and team not in names.led_teams:
+            found.append(f"RK316 team '{team}' has no lead: pool '{pool}' gives a team's turn "
+                         "to its lead (team_pick: lead)")
+    return found
 
 
 def _with_reason(detail: dict[str, Any], reason: str | None) -> dict[str, Any]:

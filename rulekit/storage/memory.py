@@ -171,7 +171,7 @@ class MemoryStore:
         self._assignments: list[Row] = []  # Assignment rows
         self._queue: list[Row] = []  # QueueItem rows
         self._outbox: list[Row] = []  # OutboxMessage rows
-        self._conflicts: list[Row] = []  # ReportConflict rows
+        self._conflicts: list[Row] = []  # ReportConflict rows, then the lead id
         self._facts = StaticFacts()
         self._rulesets: dict[str, StoredRuleset] = {}
         self._worlds: dict[str, StoredWorld] = {}
@@ -299,7 +299,7 @@ class MemoryStore:
             facts.rotations[effect.pool_key] = (effect.agent, effect.index)
         elif isinstance(effect, ReportConflict):
             self._conflicts.append((effect.contact_key, effect.owner, effect.entered_by,
-                                    effect.scope_key))
+                                    effect.scope_key, lead_id))
         elif isinstance(effect, RecordAudit):
             self._audit.append(AuditEntry(len(self._audit) + 1, now, effect.actor,
                                           effect.action, dict(effect.detail)))
@@ -474,7 +474,12 @@ class MemoryStore:
                             for m in self._outbox]
 
     def conflicts(self) -> list[ReportConflict]:
-        return [ReportConflict(*c) for c in self._conflicts]
+        return [ReportConflict(*c[:4]) for c in self._conflicts]
+
+    def contact_conflicts(self, contact_key: str) -> list[Conflict]:
+        with self._lock:
+            return [Conflict(c[1], c[2], c[3], c[4]) for c in self._conflicts
+                    if c[0] == contact_key]
 
     def contact(self, key: str) -> Contact | None:
         return self._facts.contact(key)

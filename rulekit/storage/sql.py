@@ -546,6 +546,12 @@ class SqlStore(ABC):
                           " ORDER BY seq")
         return [ReportConflict(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def contact_conflicts(self, contact_key: str) -> list[Conflict]:
+        with self.reading() as tx:
+            rows = tx.all("SELECT owner, entered_by, scope_key, lead_id FROM conflicts"
+                          " WHERE contact_key = ? ORDER BY seq", (contact_key,))
+        return [Conflict(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
     # -- the catalog: rule sets and worlds by version, the active ones, the audit history --------
     def put_ruleset(self, version: str, files: Mapping[str, str], root: str, by: str,
                     now: datetime) -> bool:

@@ -123,3 +123,29 @@ def test_sharing_with_the_owner_is_refused(db: str) -> None:
     assert code == 1
     assert said.strip() == (f"rulekit contacts: --agent: {owner} owns contact "
                             f"'email:{PAT}': it cannot be shared with its owner")
+
+
+def test_deleting_a_conflicting_record_routes_the_waiting_lead(db: str) -> None:
+    """A manual entry of Pat by another agent waits in the conflict queue; the owner deleting
+    their record gives it to the agent who entered it, and the command says so."""
+    owner = owner_of(db)
+    entering = "a-jordan-lee" if owner != "a-jordan-lee" else "a-blake-kim"
+    store = open_store(db)
+    worker = Worker(store)
+    worker.refresh()
+    assert worker.engine is not None
+    worker.engine.submit(Lead.model_validate({
+        "id": "M1", "received_at": "2026-12-01T15:30:00+00:00", "source": "leadstreet",
+        "entry": "manual", "entered_by": entering, "contact": {"email": PAT}}))
+    state = store.get_state("M1")
+    assert state is not None and state.status == "queued"
+    store.close()
+    code, said = run("contacts", "delete-record", PAT, "--db", db, "--agent", owner,
+                     "--by", "concierge dana")
+    assert code == 0, said
+    assert (f"conflict resolved, lead M1: assigned to {entering}: ownership conflict "
+            f"resolved: {owner}'s record of the contact was deleted") in said, said
+    code, listed = run("leads", "--db", db, "--format", "json")
+    assert code == 0, listed
+    [row] = [r for r in json.loads(listed) if r["id"] == "M1"]
+    assert row["assignee"] == entering, row

@@ -124,3 +124,27 @@ def test_the_second_miss_pauses_the_agent_in_the_stored_world(tmp_path: Path) ->
             assert state.assignee == "a-bob"
     finally:
         store.close()
+
+
+def test_the_sla_follows_an_admin_reassignment_through_the_engine(tmp_path: Path) -> None:
+    eng, store, clock = engine(tmp_path)
+    try:
+        eng.submit(lead("L1", T0))  # a-ann, held to 30 minutes
+        clock.set(T0 + 10 * MINUTE)
+        eng.reassign("L1", "a-bob", by="admin", reason="Ann is out today")
+        state = eng.state("L1")
+        assert state is not None
+        assert (state.assignee, state.contact) == ("a-bob", "waiting")
+        assert store.next_timer_due() == T0 + 40 * MINUTE  # Ann's timer is gone
+        clock.set(T0 + 31 * MINUTE)
+        assert eng.tick() == []
+        clock.set(T0 + 41 * MINUTE)
+        assert [d.trace.lead_id for d in eng.tick()] == ["L1"]
+        missed = eng.state("L1")
+        assert missed is not None
+        assert (missed.status, missed.queue, missed.contact) == ("queued", "missed", "missed")
+        assert [e.detail.get("agent") for e in store.audit()
+                if e.action == "contact_missed"] == ["a-bob"]
+        assert "The first-contact SLA follows the lead: Bob Brown (a-bob)" in eng.explain("L1")
+    finally:
+        store.close()

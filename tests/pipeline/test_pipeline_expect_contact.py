@@ -14,7 +14,6 @@ from pipeline_helpers import OFFICE_HOURS, T0, compile_folder, make_lead, write_
 
 from rulekit.pipeline import (
     ActivityLogged,
-    AdminReassign,
     Decision,
     LeadReceived,
     LeadState,
@@ -244,17 +243,6 @@ def test_another_agents_contact_is_refused_and_the_sla_keeps_waiting(tmp_path: P
     decision = lead.event(ActivityLogged("a-bob", "call"), T0 + timedelta(minutes=5))
     assert [type(e) for e in decision.effects] == [RejectAction]
     assert decision.state.contact == "waiting"
-
-
-def test_an_admin_reassignment_withdraws_the_sla(tmp_path: Path) -> None:
-    lead = Lead(*compiled(tmp_path, ROTATION))
-    timer = lead.receive().state.pending.timer_id  # type: ignore[union-attr]
-    decision = lead.event(AdminReassign("a-bob", "admin"), T0 + timedelta(minutes=5))
-    assert CancelTimer(str(timer)) in decision.effects
-    assert (decision.state.assignee, decision.state.pending, decision.state.contact) == (
-        "a-bob", None, None)
-    ignored = lead.event(TimerFired(str(timer)), T0 + timedelta(minutes=30))
-    assert ignored.effects == () and ignored.state.assignee == "a-bob"
 
 
 def test_expect_contact_after_a_step_that_assigned_nobody_passes(tmp_path: Path) -> None:

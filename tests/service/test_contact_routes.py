@@ -156,3 +156,28 @@ def test_with_shared_contacts_contact_a_shared_agent_reads_the_contact_only(
     # the default policy, on the first server: the leads too
     assert httpx.get(f"{live.base}/v1/leads/{lead_id}",
                      headers=live.auth(friend)).status_code == 200
+
+
+def test_deleting_a_conflicting_record_routes_the_waiting_lead(live: Live) -> None:
+    """An agent enters by hand a consumer another agent owns: the lead waits in the conflict
+    queue until the owner deletes their record; then it goes to the agent who entered it,
+    and the response says so."""
+    _, key, owner = owned(live)
+    entering = other_than(owner)
+    n = next(_ids)
+    made = httpx.post(f"{live.base}/v1/leads", headers=live.auth("integrator"), json={
+        "id": f"CR-{n}", "received_at": "2026-12-02T15:30:00+00:00",
+        "source": "charlotteproperty.com", "entry": "manual", "entered_by": entering,
+        "contact": {"email": key.removeprefix("email:")}})
+    assert made.status_code == 201, made.text
+    assert (made.json()["status"], made.json()["queue"]) == ("queued", "ownership-conflicts")
+    deleted = httpx.delete(url(live, key, f"/records/{owner}"), headers=live.auth(owner),
+                           params={"reason": "theirs now"})
+    assert deleted.status_code == 200, deleted.text
+    [resolved] = deleted.json()["conflict_leads"]
+    assert (resolved["lead_id"], resolved["agent"], resolved["routed"]) == (
+        f"CR-{n}", entering, True)
+    assert "ownership conflict resolved" in resolved["note"]
+    lead = httpx.get(f"{live.base}/v1/leads/CR-{n}", headers=live.auth("support"))
+    assert (lead.json()["status"], lead.json()["assignee"]) == ("assigned", entering)
+    assert "reassigned the lead to" in lead.json()["explanation"]

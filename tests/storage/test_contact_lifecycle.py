@@ -289,7 +289,7 @@ def test_the_engine_checks_the_agent_against_its_world(backend: Backend, desk: P
     routing.submit(desk_lead("L1"), T0)
     with pytest.raises(ContactChangeError, match=r"^agent: no agent 'a9' in the world"):
         routing.change_contact(PAT, "share", agent="a9", by="dana")
-    _, after = routing.change_contact(PAT, "share", agent="a2", by="dana", reason="help")
+    after = routing.change_contact(PAT, "share", agent="a2", by="dana", reason="help").after
     assert after.shared_with == ["a2"]
     entry = store.audit()[-1]
     assert (entry.at, entry.actor, entry.detail["reason"]) == (T0, "dana", "help")
