@@ -79,6 +79,16 @@ def _owner_only(token: StoredToken, contact: Contact, key: str, what: str) -> No
                       f"{what} it", code="not-owner")
 
 
+def _owners_change(request: Request, token: StoredToken, key: str, action: str, reason: str,
+                   agent: str, agent_field: str = "body.agent") -> ChangeView:
+    """An action (share, unshare, transfer) that an agent may take only on a contact it
+    owns; the concierge and admins on any."""
+    live = live_of(request)
+    wanted = _key(key)
+    _owner_only(token, _stored(live, wanted), wanted, action)
+    return _run(live, token, wanted, action, reason, agent=agent, agent_field=agent_field)
+
+
 def _run(live: Live, token: StoredToken, key: str, action: str, reason: str, *,
          agent: str | None = None, status: str | None = None,
          agent_field: str = "body.agent") -> ChangeView:
@@ -127,10 +137,7 @@ def show_contact(key: str, request: Request,
 def share_contact(key: str, body: ShareIn, request: Request,
                   token: StoredToken = allow("agent", "concierge", "admin")) -> ChangeView:
     """Share the contact with another agent (status shared); an agent shares its own."""
-    live = live_of(request)
-    wanted = _key(key)
-    _owner_only(token, _stored(live, wanted), wanted, "share")
-    return _run(live, token, wanted, SHARE, body.reason, agent=body.agent)
+    return _owners_change(request, token, key, SHARE, body.reason, body.agent)
 
 
 @router.delete("/{key}/share/{agent}", response_model=ChangeView, responses=_ERRORS)
@@ -138,10 +145,7 @@ def unshare_contact(key: str, agent: str, request: Request,
                     token: StoredToken = allow("agent", "concierge", "admin"),
                     reason: Annotated[str, Query(max_length=500)] = "") -> ChangeView:
     """Stop sharing the contact with an agent; an agent unshares a contact it owns."""
-    live = live_of(request)
-    wanted = _key(key)
-    _owner_only(token, _stored(live, wanted), wanted, "unshare")
-    return _run(live, token, wanted, UNSHARE, reason, agent=agent, agent_field="path.agent")
+    return _owners_change(request, token, key, UNSHARE, reason, agent, "path.agent")
 
 
 @router.post("/{key}/transfer", response_model=ChangeView, responses=_ERRORS)
@@ -149,10 +153,7 @@ def transfer_contact(key: str, body: ShareIn, request: Request,
                      token: StoredToken = allow("agent", "concierge", "admin")) -> ChangeView:
     """Give the contact to another agent (status assigned; a pending or closed contact keeps
     its status); an agent gives away a contact it owns."""
-    live = live_of(request)
-    wanted = _key(key)
-    _owner_only(token, _stored(live, wanted), wanted, "transfer")
-    return _run(live, token, wanted, TRANSFER, body.reason, agent=body.agent)
+    return _owners_change(request, token, key, TRANSFER, body.reason, body.agent)
 
 
 @router.put("/{key}/status", response_model=ChangeView, responses=_ERRORS)
