@@ -324,7 +324,7 @@ def test_a_decision_recorded_before_pools_listed_their_filters() -> None:
     assert answer.verdict == "not_in_pool"
     assert answer.summary == ("A One (a1) was not in pool 'p' at all (this decision was "
                               "recorded before traces listed a pool's filters).")
-    assert trace.entries[1].text == "Pool 'p': 1 candidate agents, 1 eligible"  # as before
+    assert trace.entries[1].text == "Pool 'p': 1 candidate agent, 1 eligible"
 
 
 def test_a_weighted_draw_says_the_agents_chance() -> None:

@@ -89,7 +89,8 @@ def word_pool(data: Mapping[str, Any]) -> str:
     values = ", ".join(f"{key} = {_shown(value)}" for kind, key, value, _ in filters
                        if kind == "match" or (kind == "office" and key == "lead.office"))
     text = f"Pool '{data['pool']}'" + (f" ({values})" if values else "")
-    text += f": {data['candidates']} candidate {noun}"
+    count = data["candidates"]
+    text += f": {count} candidate {noun.removesuffix('s') if count == 1 else noun}"
     left_out: int = data.get("left_out") or 0
     phrases = [filter_phrase(kind, key, value, noun) for kind, key, value, _ in filters
                if kind != "where"]

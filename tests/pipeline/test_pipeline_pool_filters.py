@@ -55,7 +55,7 @@ def test_offices_tags_members_and_the_lead_office_say_who_they_left_out(
                    property={"zip": "28277", "city": "Charlotte"})
     text, data = pools["big-trusted"]
     # 10 agents: o-big has a-ann, a-bob, a-pam; of them only a-ann is tagged trusted
-    assert text == ("Pool 'big-trusted': 1 candidate agents (9 agents of the brokerage left "
+    assert text == ("Pool 'big-trusted': 1 candidate agent (9 agents of the brokerage left "
                     "out: not in office o-big or not tagged trusted), 1 eligible")
     assert data["filters"] == (("office", "", "o-big", 7), ("tag", "", "trusted", 9))
     assert data["left_out"] == 9
