@@ -26,6 +26,7 @@ from rulekit.agent_pauses import apply_pauses
 from rulekit.changes import explanation
 from rulekit.lifecycle import (
     CONFLICT_RESOLVED,
+    TRANSFER,
     Conflict,
     ConflictLead,
     ContactChange,
@@ -368,6 +369,35 @@ class Engine:
         leads = tuple(self._resolve_conflict(c, contact_key, action, by, reason, at)
                       for c in resolved(before, after, conflicts))
         return ContactChange(before, after, leads)
+
+    def transfer_contacts(self, from_agent: str, to_agent: str, *, by: str, reason: str = "",
+                          contact_key: str | None = None, scope: str | None = None,
+                          now: datetime | None = None
+                          ) -> tuple[list[tuple[str, str]], tuple[ConflictLead, ...]]:
+        """An admin's bulk transfer (:meth:`~rulekit.storage.base.Access.transfer_contacts`):
+        ``to_agent`` takes every (contact, scope) ownership ``from_agent`` holds — of one
+        contact and/or one scope when given.  Where ``to_agent`` had entered one of those
+        contacts by hand and the conflict's lead still waits, it is given to them as in
+        :meth:`change_contact`.  The ``(contact key, scope key)`` pairs moved, and those
+        leads."""
+        at = now or self.clock.now()
+        transfer = getattr(self.store, "transfer_contacts", None)
+        if transfer is None:
+            raise TypeError("this store keeps no audit history, so it transfers no contacts")
+        moved: list[tuple[str, str]] = transfer(from_agent, to_agent, by=by, reason=reason,
+                                                at=at, contact_key=contact_key, scope=scope)
+        listed = getattr(self.store, "contact_conflicts", None)
+        leads: list[ConflictLead] = []
+        seen: set[str] = set()
+        for key, scope_key in moved:
+            for conflict in [] if listed is None else listed(key):
+                if (conflict.lead_id is None or conflict.lead_id in seen
+                        or (conflict.owner, conflict.entered_by, conflict.scope_key)
+                        != (from_agent, to_agent, scope_key)):
+                    continue
+                seen.add(conflict.lead_id)
+                leads.append(self._resolve_conflict(conflict, key, TRANSFER, by, reason, at))
+        return moved, tuple(leads)
 
     def _resolve_conflict(self, conflict: Conflict, contact_key: str, action: str, by: str,
                           reason: str, at: datetime) -> ConflictLead:

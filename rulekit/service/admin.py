@@ -17,7 +17,15 @@ from rulekit.pipeline.teams import is_team
 from rulekit.service.auth import allow
 from rulekit.service.leads import engine_of, live_of
 from rulekit.service.problems import Problem
-from rulekit.service.views import CcIn, ChangeView, EnabledIn, MemberIn, PausedIn, TransferIn
+from rulekit.service.views import (
+    CcIn,
+    ChangeView,
+    EnabledIn,
+    MemberIn,
+    PausedIn,
+    TransferIn,
+    conflict_lead_views,
+)
 from rulekit.storage.base import StoredToken
 from rulekit.storage.catalog import (
     CatalogError,
@@ -190,13 +198,14 @@ def transfer(body: TransferIn, request: Request,
     if errors:
         raise Problem(422, "; ".join(e["message"] for e in errors), code="invalid-input",
                       errors=errors)
-    moved = live.store.transfer_contacts(
+    moved, leads = engine_of(live).transfer_contacts(
         body.from_agent, body.to_agent, by=actor(token), reason=body.reason,
-        at=datetime.now(UTC), contact_key=key, scope=body.scope)
+        contact_key=key, scope=body.scope, now=datetime.now(UTC))
     return ChangeView(action=f"contacts of {body.from_agent} transferred to {body.to_agent}",
                       before={"owner": body.from_agent},
                       after={"owner": body.to_agent,
-                             "moved": [{"contact": k, "scope": s} for k, s in moved]})
+                             "moved": [{"contact": k, "scope": s} for k, s in moved]},
+                      conflict_leads=conflict_lead_views(leads))
 
 
 @router.get("/audit")

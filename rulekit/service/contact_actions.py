@@ -40,10 +40,10 @@ from rulekit.service.live import Live
 from rulekit.service.problems import Problem
 from rulekit.service.views import (
     ChangeView,
-    ConflictLeadView,
     ContactStatusIn,
     ContactView,
     ShareIn,
+    conflict_lead_views,
 )
 from rulekit.storage.base import StoredToken
 
@@ -113,9 +113,7 @@ def _run(live: Live, token: StoredToken, key: str, action: str, reason: str, *,
     return ChangeView(action=f"contact {key}: {action}{shown}",
                       before=None if before is None else contact_view(key, before),
                       after=contact_view(key, change.after),
-                      conflict_leads=[ConflictLeadView(lead_id=c.lead_id, agent=c.agent,
-                                                       routed=c.routed, note=c.note)
-                                      for c in change.leads])
+                      conflict_leads=conflict_lead_views(change.leads))
 
 
 @router.get("/{key}", response_model=ContactView, responses={404: _ERRORS[404]})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from rulekit.lifecycle import ConflictLead
 from rulekit.storage.base import StoredOffer
 
 
@@ -146,6 +148,12 @@ class ChangeView(BaseModel):
         description="A contact change only: the leads whose ownership conflict it resolved "
                     "(the agent who entered the lead owns the contact now), each routed to "
                     "that agent or left as it was (already assigned).")
+
+
+def conflict_lead_views(leads: Iterable[ConflictLead]) -> list[ConflictLeadView]:
+    """The view of the leads a contact change routed (or left as they were)."""
+    return [ConflictLeadView(lead_id=c.lead_id, agent=c.agent, routed=c.routed, note=c.note)
+            for c in leads]
 
 
 class ShareIn(BaseModel):

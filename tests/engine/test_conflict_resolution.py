@@ -125,3 +125,23 @@ def test_a_change_that_resolves_nothing_routes_nothing(engine: Engine) -> None:
     back = engine.change_contact(PAT, "transfer", agent=ENTERING, by="concierge dana")
     [lead] = back.leads
     assert (lead.routed, lead.note) == (False, "left as it is: already assigned to them")
+
+
+def test_an_admins_bulk_transfer_to_the_entering_agent_routes_the_waiting_lead(
+        engine: Engine) -> None:
+    manual_entry(engine)
+    later = T0 + timedelta(minutes=30)
+    moved, leads = engine.transfer_contacts(OWNER, ENTERING, by="admin ana",
+                                            reason="Casey left the office", now=later)
+    assert (PAT, "global") in moved
+    [lead] = leads
+    assert (lead.lead_id, lead.agent, lead.routed) == ("M2", ENTERING, True)
+    assert lead.note == (f"assigned to {ENTERING}: ownership conflict resolved: {OWNER} "
+                         f"transferred the contact to {ENTERING} (Casey left the office)")
+    state = engine.state("M2")
+    assert state is not None and (state.status, state.assignee) == ("assigned", ENTERING)
+    store: Any = engine.store
+    assert store.audit()[-1].action == CONFLICT_RESOLVED
+    # a transfer to another agent resolves nothing: the conflict was with a-jordan-lee
+    moved, leads = engine.transfer_contacts(ENTERING, "a-blake-kim", by="admin ana", now=later)
+    assert (PAT, "global") in moved and leads == ()

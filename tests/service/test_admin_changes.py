@@ -101,6 +101,7 @@ def test_a_contact_transfer_moves_the_next_lead_and_is_explained(live: Live) -> 
     assert moved.status_code == 200, moved.text
     assert moved.json()["after"]["moved"] == [
         {"contact": "email:transfer-me@example.com", "scope": "global"}]
+    assert moved.json()["conflict_leads"] == []  # nobody had entered the contact by hand
     again = submit(live, lead("transfer-me@example.com"))
     assert (again["status"], again["assignee"]) == ("assigned", other)
     text = explain(live, str(first["id"]))
