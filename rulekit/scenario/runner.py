@@ -255,10 +255,10 @@ class Runner:
         agent = self.agent(body["agent"]) if "agent" in body else None
         action = body["action"]
         try:
-            self.engine.change_contact(key, action, by=body.get("by", "concierge"),
-                                       reason=body.get("reason", ""), agent=agent,
-                                       status=body.get("status"), lead_id=body.get("lead"),
-                                       now=at)
+            change = self.engine.change_contact(key, action, by=body.get("by", "concierge"),
+                                                reason=body.get("reason", ""), agent=agent,
+                                                status=body.get("status"),
+                                                lead_id=body.get("lead"), now=at)
         except ValueError as exc:  # a refused action: the scenario asks for the impossible
             raise ScenarioError([Diagnostic("RK105", f"contact event: {exc}",
                                             self.current.location if self.current else None)
@@ -267,6 +267,10 @@ class Runner:
         self.timeline.append(TimelineItem(at, "contact", body.get("lead"), agent,
                                           text=f"contact {key}: {what}"
                                           + (f" {agent}" if agent else "")))
+        for given in change.leads:  # a resolved ownership conflict's waiting lead
+            if given.routed:
+                self.timeline.append(TimelineItem(at, "reassigned", given.lead_id, given.agent,
+                                                  text=given.note))
 
     def _submit(self, payload: dict[str, Any], at: datetime) -> None:
         lead = Lead.model_validate({"received_at": at.isoformat(), **payload})

@@ -62,3 +62,12 @@ def test_an_action_the_contact_cannot_take_fails_the_scenario_with_its_reason(
     (problem,) = result.problems
     assert problem.code == "RK105" and problem.message.startswith("contact event: agent:")
     assert problem.location is not None and problem.location.line == 7
+
+
+def test_a_resolved_conflict_shows_its_lead_reassigned_in_the_timeline() -> None:
+    result = run_scenario(ROOT / "rules" / "leadstreet" / "scenarios"
+                          / "manual-entry-conflict-resolved.scenario.yaml")
+    assert result.ok
+    (item,) = [i for i in result.timeline if i.type == "reassigned"]
+    assert (item.lead, item.agent) == ("M2", "a-jordan-lee")
+    assert item.text.startswith("assigned to a-jordan-lee: ownership conflict resolved")
