@@ -259,6 +259,49 @@ class _Walk:
         self.add(at, "passed_over", f"{me} was eligible in pool '{name}' ({count} eligible), "
                  f"but {how}.", name, strategy or None, chosen=chosen)
 
+    # an office pool: the agent's offices, and whether one of them was picked
+    def office_pool(self, at: datetime, data: Mapping[str, Any],
+                    following: Sequence[tuple[str, Mapping[str, Any] | None, str]]) -> None:
+        agent = self.world.agents.get(self.agent_id) if self.world is not None else None
+        mine = tuple(agent.offices) if agent is not None else ()
+        if not mine:
+            return
+        name, order = str(data.get("pool", "")), tuple(data.get("order") or ())
+        theirs = ", ".join(mine)
+        inside = [o for o in mine if o in order]
+        values = ", ".join(f"{key} = {value}" for kind, key, value, _ in _filters(data)
+                           if kind == "match")
+        if not inside:
+            self.add(at, "office_not_in_pool", f"No office of {self.name} ({theirs}) was a "
+                     f"candidate of office pool '{name}'" + (f" ({values})" if values else "")
+                     + ".", name, offices=list(mine))
+            return
+        skipped = dict(data.get("skipped") or ())
+        eligible = [o for o in inside if o not in skipped]
+        if not eligible:
+            said = "; ".join(f"{o} {REASON_TEXT.get(str(skipped[o]), skipped[o])}"
+                             for o in inside)
+            self.add(at, "office_excluded", f"The office of {self.name} was left out of office "
+                     f"pool '{name}': {said}.", name, offices=inside)
+            return
+        pick = next((entry for kind, entry, _ in following if kind == "pick" and entry), None)
+        if pick is None:
+            return
+        chosen = str(pick.get("chosen", ""))
+        if chosen in eligible:
+            self.add(at, "office_picked", f"The office of {self.name}, {chosen}, was picked "
+                     f"from office pool '{name}'.", name, office=chosen)
+            return
+        weights = dict(pick.get("weights") or ())
+        total = float(pick.get("total") or 0) or 1.0
+        chance = sum(float(weights.get(o, 0)) for o in eligible) / total
+        how = (f"the weighted draw chose office {chosen}; {', '.join(eligible)} had a "
+               f"{chance:.0%} chance" if pick.get("strategy") == "weighted"
+               else f"office {chosen} was picked ({pick.get('strategy')})")
+        self.add(at, "office_passed_over", f"The office of {self.name} ({', '.join(eligible)}) "
+                 f"was eligible in office pool '{name}', but {how}.", name,
+                 str(pick.get("strategy")), chosen=chosen)
+
     def offer(self, at: datetime, data: Mapping[str, Any]) -> None:
         agents = tuple(data.get("agents") or ())
         if self.agent_id not in agents:
@@ -355,6 +398,8 @@ def why_not(lead_id: str, traces: Sequence[Trace], agent_id: str, world: World |
                 continue
             if kind == "pool" and data.get("of", "agents") == "agents" and "order" in data:
                 walk.pool(trace.at, data, entries[index + 1:])
+            elif kind == "pool" and data.get("of") == "offices" and "order" in data:
+                walk.office_pool(trace.at, data, entries[index + 1:])
             elif kind == "offer":
                 walk.offer(trace.at, data)
             elif kind == "event" and "answer" in data:
@@ -373,12 +418,16 @@ def _verdict(walk: _Walk, moments: Sequence[Moment],
     if walk.open_offers:
         return "offer_open", (f"{walk.name} has an open offer of the lead "
                               f"({', '.join(walk.open_offers)}): it is theirs to answer.")
-    decisive = [m for m in moments if m.kind not in {"offered", "picked"}]
+    decisive = [m for m in moments if m.kind not in {"offered", "picked", "office_picked"}]
     # "already offered" says less than how that offer ended
     answered = [m for m in decisive if m.reason != "already_offered"]
     decisive = answered or decisive
     if decisive:
         last = decisive[-1]
+        office = next((m for m in reversed(decisive) if m.kind.startswith("office_")), None)
+        if office is not None and office is not last and last.kind == "not_in_pool":
+            # left out of the agents of the office the lead went to: the office is the reason
+            return office.kind, f"{office.text} Then: {last.text}"
         return last.kind, last.text
     if moments:
         return moments[-1].kind, moments[-1].text

@@ -351,3 +351,66 @@ def test_a_weighted_draw_says_the_agents_chance() -> None:
     winner = why_not("L8", [trace], "a2", world)
     assert winner.moments[0].text == ("A Two (a2) was eligible in pool 'p' and was picked by "
                                       "weight (75% chance; draw 2.50 of 4, seed s).")
+
+
+OFFICE_WORLD = """\
+rulekit: 1
+world: offices
+offices:
+  - {id: o-north, name: North, city: Charlotte}
+  - {id: o-south, name: South, city: Charlotte}
+  - {id: o-far, name: Far, city: Asheville}
+agents:
+  - {id: a-nia, name: Nia North, offices: [o-north]}
+  - {id: a-ned, name: Ned North, offices: [o-north]}
+  - {id: a-sal, name: Sal South, offices: [o-south]}
+  - {id: a-fin, name: Fin Far, offices: [o-far]}
+"""
+OFFICE_RULES = """\
+rulekit: 1
+policy: offices
+applies_to: {sources: [site]}
+pools:
+  city-offices: {of: offices, match: {city: lead.property.city}}
+  office-agents: {of: agents, offices: [lead.office]}
+rules:
+  - name: by-office
+    steps:
+      - pick_office: {pool: city-offices, weight: office.agent_count}
+      - round_robin: {pool: office-agents}
+      - queue: {name: desk}
+"""
+
+
+def test_an_agent_whose_office_lost_the_weighted_draw(tmp_path: Any) -> None:
+    (tmp_path / "world.yaml").write_text(OFFICE_WORLD, encoding="utf-8")
+    (tmp_path / "offices.yaml").write_text(OFFICE_RULES, encoding="utf-8")
+    store: Any = open_store(f"sqlite:///{tmp_path / 'o.db'}")
+    load_files(store, tmp_path, tmp_path / "world.yaml", by="ana", now=T0)
+    from rulekit.storage.catalog import active
+
+    current = active(store)
+    assert current.ruleset is not None and current.world is not None
+    engine = Engine(current.ruleset, current.world, store, clock=ManualClock(T0))
+    for n in range(12):
+        engine.submit(Lead.model_validate({
+            "id": f"O{n}", "received_at": T0.isoformat(), "source": "site",
+            "property": {"city": "Charlotte"}}), T0)
+    offices = {n: engine.state(f"O{n}").office for n in range(12)}  # type: ignore[union-attr]
+    north = next(n for n, o in offices.items() if o == "o-north")
+    south = next(n for n, o in offices.items() if o == "o-south")
+    lost = explain_agent(store, f"O{north}", "a-sal")
+    assert lost.verdict == "office_passed_over"
+    assert lost.summary == (
+        "The office of Sal South (a-sal) (o-south) was eligible in office pool 'city-offices', "
+        "but the weighted draw chose office o-north; o-south had a 33% chance. Then: Sal South "
+        "(a-sal) was not in pool 'office-agents' at all: not in the lead's office o-north (their "
+        "offices: o-south).")
+    won = explain_agent(store, f"O{south}", "a-sal")
+    assert won.verdict == "got_lead"
+    assert [m.kind for m in won.moments][:2] == ["office_picked", "picked"]
+    far = explain_agent(store, f"O{north}", "a-fin")
+    assert far.moments[0].kind == "office_not_in_pool"
+    assert far.moments[0].text == ("No office of Fin Far (a-fin) (o-far) was a candidate of "
+                                   "office pool 'city-offices' (city = Charlotte).")
+    store.close()
