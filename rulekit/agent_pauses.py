@@ -29,13 +29,7 @@ def paused_world(world: World, agent: str) -> World:
     found = world.agents.get(agent)
     if found is None or found.paused:
         return world
-    agents = [a.model_copy(update={"paused": True}) if a.id == agent else a
-              for a in world.agents.values()]
-    rebuilt = World.build(world.name, agents=agents, offices=world.offices.values(),
-                          teams=world.teams.values(), listings=world.listings.values(),
-                          contacts=world.contacts.values(), calendars=world.calendars,
-                          timezone=world.timezone, staff=world.staff.values())
-    return rebuilt
+    return world.with_agent(agent, paused=True)
 
 
 def _edit_catalog(store: object, effect: PauseAgent, at: datetime) -> None:

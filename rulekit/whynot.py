@@ -102,8 +102,7 @@ def _members(world: World | None, value: str | None) -> set[str]:
     ids = (value or "").split(", ") if value else []
     if world is None:
         return set(ids)
-    return {agent for m in ids
-            for agent in ((m,) if m in world.agents else world.by_team.get(m, ()))}
+    return set(world.member_agents(ids))
 
 
 def _in_teams(world: World | None, agent: Agent, teams: Sequence[str]) -> bool:

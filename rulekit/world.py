@@ -142,6 +142,27 @@ class World:
             staff={s.id: s for s in staff},
         )
 
+    def with_agent(self, agent_id: str, **changes: Any) -> World:
+        """This world with one agent's fields changed (``paused=True``…); worlds never change,
+        so it is a new one, every other part the same."""
+        agents = [a.model_copy(update=changes) if a.id == agent_id else a
+                  for a in self.agents.values()]
+        return World.build(self.name, agents=agents, offices=self.offices.values(),
+                           teams=self.teams.values(), listings=self.listings.values(),
+                           contacts=self.contacts.values(), calendars=self.calendars,
+                           timezone=self.timezone, staff=self.staff.values())
+
+    def is_team(self, member: str) -> bool:
+        """Whether a pool member names a team (an agent's id wins over a team's)."""
+        return member not in self.agents and (member in self.teams or member in self.by_team)
+
+    def member_agents(self, members: Iterable[str]) -> list[str]:
+        """The agents a pool's ``members`` list stands for, in order and once each: each
+        agent, and for a team its agents (a team id is not an agent's)."""
+        return list(dict.fromkeys(
+            agent for m in members
+            for agent in ((m,) if m in self.agents else self.by_team.get(m, ()))))
+
     def agent_name(self, agent_id: str) -> str:
         """The agent's display name, or the id when the world gives none."""
         agent = self.agents.get(agent_id)

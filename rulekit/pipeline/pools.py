@@ -226,9 +226,7 @@ def agent_candidates(world: World, pool: Pool, values: tuple[str | None, ...]) -
     if pool.members is not None:
         # a team of the members stands for its agents here (rulekit.pipeline.teams gives
         # it one turn of the rotation)
-        members = list(dict.fromkeys(
-            agent for m in pool.members
-            for agent in ((m,) if m in world.agents else world.by_team.get(m, ()))))
+        members = world.member_agents(pool.members)
         if not sources.lists:
             return members
         others = [make() for _, make in sources.lists]
@@ -276,8 +274,7 @@ def pool_filters(world: World, pool: Pool, values: tuple[str | None, ...]) -> tu
         total = len(world.agents)
         found: list[Filter] = []
         if pool.members is not None:
-            members = {agent for m in pool.members
-                       for agent in ((m,) if m in world.agents else world.by_team.get(m, ()))}
+            members = world.member_agents(pool.members)
             found.append(("members", "", ", ".join(pool.members), total - len(members)))
         if pool.offices:
             names = [values[0] if o == "lead.office" else o for o in pool.offices]

@@ -89,8 +89,8 @@ def next_on_ring(ctx: Context, key: str, order: Sequence[str],
 
 def member_name(ctx: Context, member: str) -> str:
     """How a trace names a member of a rotation: an agent by name, a team as 'team NAME'."""
-    team = ctx.world.teams.get(member)
-    if member not in ctx.world.agents and (team is not None or member in ctx.world.by_team):
+    if ctx.world.is_team(member):
+        team = ctx.world.teams.get(member)
         return f"team {team.name if team is not None and team.name else member} ({member})"
     return ctx.agent_name(member)
 

@@ -41,7 +41,7 @@ TEAM_UNAVAILABLE = "team_unavailable"
 
 def is_team(world: World, member: str) -> bool:
     """Whether a pool member names a team of the world (an agent id wins over a team id)."""
-    return member not in world.agents and (member in world.teams or member in world.by_team)
+    return world.is_team(member)
 
 
 def team_key(pool_key: str, team: str) -> str:

@@ -312,15 +312,7 @@ class Runner:
         world = self.engine.world
         agent = world.agents[body["id"]]
         changes = {k: v for k, v in body.items() if k != "id"}
-        agents = [agent.model_copy(update=changes) if a.id == agent.id else a
-                  for a in world.agents.values()]
-        self.engine.world = World.build(world.name, agents=agents,
-                                        offices=world.offices.values(),
-                                        teams=world.teams.values(),
-                                        listings=world.listings.values(),
-                                        contacts=world.contacts.values(),
-                                        calendars=world.calendars,
-                                        staff=world.staff.values())
+        self.engine.world = world.with_agent(agent.id, **changes)
         self.timeline.append(TimelineItem(at, "admin", agent=agent.id,
                                           text=f"agent {agent.id} {changes}"))
 

@@ -435,7 +435,7 @@ def set_pool_members(store: object, pool: str, members: Sequence[str], *, by: st
     through YAML (comments are not kept)."""
     world = active_world(store)
     unknown = [m for m in members if world is not None and m not in world.agents
-               and m not in world.teams and m not in world.by_team]  # a team takes one turn
+               and not world.is_team(m)]  # a team takes one turn
     if unknown:
         raise CatalogError("not agents or teams of the active world: " + ", ".join(unknown))
 
