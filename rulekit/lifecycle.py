@@ -129,12 +129,7 @@ def owned_status(contact: Contact) -> ContactStatus | None:
 def seeded(contact: Contact) -> Contact:
     """A known contact (from the world) as stored: a contact given no status takes the one
     its ownership gives it (:func:`owned_status`), ``shared`` when it is shared."""
-    if contact.status is not None:
-        return contact
-    status = owned_status(contact)
-    if status is not None and contact.shared_with:
-        status = ContactStatus.SHARED
-    return contact.model_copy(update={"status": status}) if status else contact
+    return contact if contact.status is not None else _resettled(contact)
 
 
 def check_action(action: str, agent: str | None, status: str | None) -> None:

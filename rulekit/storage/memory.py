@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from rulekit.lifecycle import Conflict, change, seeded, snapshot, transferred
+from rulekit.lifecycle import Conflict, change, owner_in, seeded, snapshot, transferred
 from rulekit.model import Contact, ContactStatus, Lead
 from rulekit.pipeline.effects import (
     AdvanceRotation,
@@ -267,9 +267,7 @@ class MemoryStore:
             elif effect.scope_key not in contact.owners:
                 owners = {**contact.owners, effect.scope_key: effect.agent}
                 contact = contact.model_copy(update={"owners": owners})
-            owner = (contact.owner or contact.owners.get("global")
-                     if effect.scope_key == "global" else contact.owners.get(effect.scope_key))
-            if contact.status is None and owner == effect.agent:
+            if contact.status is None and owner_in(contact, effect.scope_key) == effect.agent:
                 contact = contact.model_copy(update={"status": ContactStatus(effect.status)})
             facts.contacts[effect.contact_key] = contact
         elif isinstance(effect, MakeOffer):
@@ -609,10 +607,8 @@ class MemoryStore:
         with self._lock:
             contacts = self._facts.contacts
             before = contacts.get(contact_key)
-            conflicts = [Conflict(c[1], c[2], c[3]) for c in self._conflicts
-                         if c[0] == contact_key]
             after = change(before, contact_key, action, agent=agent, status=status,
-                           conflicts=conflicts)
+                           conflicts=self.contact_conflicts(contact_key))
             contacts[contact_key] = after
             self._append_audit(at, by, CONTACT_CHANGED, contact_change_detail(
                 lead_id, contact_key, action, agent, snapshot(before), snapshot(after),

@@ -548,9 +548,24 @@ class SqlStore(ABC):
 
     def contact_conflicts(self, contact_key: str) -> list[Conflict]:
         with self.reading() as tx:
-            rows = tx.all("SELECT owner, entered_by, scope_key, lead_id FROM conflicts"
-                          " WHERE contact_key = ? ORDER BY seq", (contact_key,))
+            return self._conflicts_in(tx, contact_key)
+
+    @staticmethod
+    def _conflicts_in(tx: Tx, contact_key: str) -> list[Conflict]:
+        rows = tx.all("SELECT owner, entered_by, scope_key, lead_id FROM conflicts"
+                      " WHERE contact_key = ? ORDER BY seq", (contact_key,))
         return [Conflict(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def _locked_contact(self, tx: Tx, key: str) -> dict[str, Any] | None:
+        """The stored fields of a contact (its owners are rows of their own), its row locked
+        for the rest of the transaction (PostgreSQL ``FOR UPDATE``; SQLite writes one at a
+        time); ``None`` when it is not stored."""
+        row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
+                     (key,))
+        if row is None:
+            return None
+        data: dict[str, Any] = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+        return data
 
     # -- the catalog: rule sets and worlds by version, the active ones, the audit history --------
     def put_ruleset(self, version: str, files: Mapping[str, str], root: str, by: str,
@@ -695,11 +710,9 @@ class SqlStore(ABC):
     def _transferred(self, tx: Tx, key: str, to_agent: str) -> None:
         """The status and shares of a contact whose global ownership moved to ``to_agent``
         (see :func:`rulekit.lifecycle.transferred`)."""
-        row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
-                     (key,))
-        if row is None:
+        data = self._locked_contact(tx, key)
+        if data is None:
             return
-        data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
         after = transferred(Contact.model_validate({**data, "owner": to_agent}), to_agent)
         tx.run(f"UPDATE contacts SET contact = {self.dialect.json_param} WHERE key = ?",
                (contact_json(after), key))
@@ -709,10 +722,9 @@ class SqlStore(ABC):
         """The contact row is read locked (PostgreSQL ``FOR UPDATE``; SQLite writes one at a
         time), so the status before is the one this write replaced."""
         with self.writing() as tx:
-            row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
-                         (contact_key,))
-            data = json.loads(contact_json(blank_contact(contact_key))) if row is None \
-                else row[0] if isinstance(row[0], dict) else json.loads(row[0])
+            data = self._locked_contact(tx, contact_key)
+            if data is None:
+                data = json.loads(contact_json(blank_contact(contact_key)))
             before = str(data.get("lead_status") or "active")
             data["lead_status"] = status
             tx.run(f"INSERT INTO contacts (key, contact) VALUES (?, {self.dialect.json_param})"
@@ -729,22 +741,17 @@ class SqlStore(ABC):
         time), so the action runs on the contact as this transaction replaces it; its owner
         rows are written again from the contact after."""
         with self.writing() as tx:
-            row = tx.one(f"SELECT contact FROM contacts WHERE key = ? {self.dialect.lock_row}",
-                         (contact_key,))
+            data = self._locked_contact(tx, contact_key)
             before = None
-            if row is not None:
-                data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+            if data is not None:
                 owners = {str(scope): str(agent) for scope, agent in tx.all(
                     "SELECT scope, agent FROM contact_owners WHERE contact_key = ?",
                     (contact_key,))}
                 data["owner"] = owners.pop(GLOBAL, None)
                 data["owners"] = owners
                 before = Contact.model_validate(data)
-            conflicts = [Conflict(str(o), str(e), str(s)) for o, e, s in tx.all(
-                "SELECT owner, entered_by, scope_key FROM conflicts WHERE contact_key = ?"
-                " ORDER BY seq", (contact_key,))]
             after = change(before, contact_key, action, agent=agent, status=status,
-                           conflicts=conflicts)
+                           conflicts=self._conflicts_in(tx, contact_key))
             tx.run(f"UPDATE contacts SET contact = {self.dialect.json_param} WHERE key = ?",
                    (contact_json(after), contact_key))
             tx.run("DELETE FROM contact_owners WHERE contact_key = ?", (contact_key,))
