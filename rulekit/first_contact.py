@@ -30,13 +30,12 @@ before the report's instant).  A lead taken off them sooner is not held against 
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rulekit.reports import percentile
+from rulekit.reports import timing
 from rulekit.storage.base import Assignment, Store
 from rulekit.trace import Trace
 
@@ -227,11 +226,11 @@ def first_contacts(store: Store, target: float | None = None,
         items = by_agent[agent]
         outcomes = Counter(c.outcome for c in items)
         times = [s for c in items if (s := c.seconds) is not None]
+        median, p90, worst = timing(times)
         lines.append(AgentContacts(
             agent=agent, assigned=len(items), contacted=outcomes[CONTACTED],
             never=outcomes[NEVER], open=outcomes[OPEN],
-            median=statistics.median(times) if times else None,
-            p90=percentile(times, 0.9), worst=max(times) if times else None,
+            median=median, p90=p90, worst=worst,
             over_target=(None if target is None
                          else sum(1 for c in items if c.over(target, when)))))
     return FirstContacts(lines, contacts, target, when)

@@ -26,7 +26,7 @@ import math
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +72,13 @@ def percentile(values: Iterable[float], fraction: float) -> float | None:
         return None
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
+
+
+def timing(times: Sequence[float]) -> tuple[float | None, float | None, float | None]:
+    """The median, the 90th percentile (:func:`percentile`) and the worst of some times
+    (``None`` each for no times): the time columns of an agent's line."""
+    return (statistics.median(times) if times else None, percentile(times, 0.9),
+            max(times) if times else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +214,7 @@ def response_times(store: Store) -> ResponseTimes:
         items = by_agent[agent]
         outcomes = Counter(r.outcome for r in items)
         times = [s for r in items if (s := r.seconds) is not None]
+        median, p90, worst = timing(times)
         lines.append(AgentTimes(
             agent=agent,
             offers=sum(1 for r in items if r.outcome != "direct"),
@@ -218,9 +226,7 @@ def response_times(store: Store) -> ResponseTimes:
             missed=outcomes["missed"],
             open=outcomes["open"],
             direct=outcomes["direct"],
-            median=statistics.median(times) if times else None,
-            p90=percentile(times, 0.9),
-            worst=max(times) if times else None,
+            median=median, p90=p90, worst=worst,
         ))
     return ResponseTimes(lines, responses)
 
@@ -240,4 +246,4 @@ def duration_text(seconds: float | None) -> str:
 
 
 __all__ = ["AgentTimes", "Response", "ResponseTimes", "duration_text", "percentile",
-           "response_times"]
+           "response_times", "timing"]

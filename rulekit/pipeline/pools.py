@@ -64,11 +64,14 @@ class PoolResult:
             "key": self.key,
             "order": tuple(self.order),
             "eligible_ids": tuple(self.eligible),
-            "skipped": tuple((agent, reason) for reason, ids in self.excluded.items()
-                             for agent in ids),
+            "skipped": tuple(self.reasons().items()),
             "filters": self._counted_filters(),
             "left_out": self.left_out,
         }
+
+    def reasons(self) -> dict[str, str]:
+        """Each excluded candidate's reason, by id."""
+        return {agent: reason for reason, ids in self.excluded.items() for agent in ids}
 
     def _counted_filters(self) -> tuple[Filter, ...]:
         """The filters, the ``where`` (always last) with the candidates it excluded."""

@@ -126,7 +126,7 @@ def team_turn(ctx: Context, pool: Pool, agents: PoolResult,
     """Who gets the turn of ``team`` in the pool's rotation now (``None``, and why not, when
     nobody can)."""
     world = ctx.world
-    why = {a: reason for reason, ids in agents.excluded.items() for a in ids}
+    why = agents.reasons()
     eligible = set(agents.eligible)
     belong = world.member_set("team", team)
     here = [a for a in agents.order if a in belong]
@@ -166,7 +166,7 @@ def rotation_members(ctx: Context, pool: Pool, agents: PoolResult) -> Members | 
         return None
     candidates = set(agents.order)
     eligible = set(agents.eligible)
-    why = {a: reason for reason, ids in agents.excluded.items() for a in ids}
+    why = agents.reasons()
     slots = PoolResult(agents.name, [], [], key=agents.key)
     turns: dict[str, TeamTurn] = {}
     skipped: list[tuple[str, str]] = []
