@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from rulekit.cli.columns import align
 from rulekit.cli.zones import chosen_zone
 from rulekit.engine import Engine, ManualClock
 from rulekit.model import Lead
@@ -627,12 +628,7 @@ def summary(store: Store, run: DayRun, zone: tzinfo, world: World) -> list[str]:
                      *((str(a.offers - a.missed), str(a.accepted), str(a.declined),
                         str(a.unanswered + a.late), str(a.open), duration_text(a.median))
                        if a is not None else ("0", "0", "0", "0", "0", duration_text(None)))))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-    for cells in (header, *rows):
-        out.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                    for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-                                    ).rstrip())
+    out += ["  " + line for line in align(header, rows)]
     claimed = [o for o in broadcasts if o.winner]
     if claimed:
         out.append("")

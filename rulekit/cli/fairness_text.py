@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from rulekit.cli.columns import align
 from rulekit.fairness import (
     PHASED,
     Distribution,
@@ -20,18 +21,6 @@ TITLES = {"round_robin": "Round robin", "weighted": "Weighted picks", "random": 
           "least_recently_offered": "Least recently offered"}
 #: How many added or removed members a phase's title names.
 NAMED = 8
-
-
-def align(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> list[str]:
-    """Aligned columns: the first ``right`` columns left-aligned, the others right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < right else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    return [line(header), *(line(r) for r in rows)]
 
 
 def _when(at: datetime | None) -> str:
@@ -156,4 +145,4 @@ def render_ledger(turns: Sequence[Turn], names: Mapping[str, str] | None = None,
     return "\n".join([head, "", *(_turn_line(t, named) for t in turns)])
 
 
-__all__ = ["align", "render_distribution", "render_ledger", "render_rotation"]
+__all__ = ["render_distribution", "render_ledger", "render_rotation"]

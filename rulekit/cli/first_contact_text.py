@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from rulekit.cli.fairness_text import align
+from rulekit.cli.columns import align
 from rulekit.dsl.duration import Duration, DurationProblem, clock_duration
 from rulekit.first_contact import FirstContacts
 from rulekit.reports import duration_text

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
+from rulekit.cli.columns import align
 from rulekit.cli.zones import chosen_zone, store_zone
 from rulekit.leadsearch import (
     LeadFilter,
@@ -114,11 +115,7 @@ def table(rows: Sequence[LeadRow], tz: tzinfo) -> str:
         body.append((lead.id, local_time(lead.received_at, tz),
                      lead.source, lead.inquiry_type, str(lead.activity), row.status, where,
                      lead.contact.email or lead.contact.phone or ""))
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-              for r in body]
-    return "\n".join(lines)
+    return "\n".join(align(COLUMNS, body, right=len(COLUMNS)))
 
 
 def main(argv: Sequence[str]) -> int:

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 
-from rulekit.cli.fairness_text import align as _align
+from rulekit.cli.columns import align as _align
 from rulekit.cli.fairness_text import render_distribution, render_ledger
 from rulekit.cli.first_contact_text import as_of, render_first_contacts, target_duration
 from rulekit.fairness import distribution

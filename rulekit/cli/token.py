@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from rulekit.access import ROLES, check_fields, create_token, revoke
+from rulekit.cli.columns import align
 from rulekit.cli.load import current_user
 from rulekit.cli.zones import store_zone
 from rulekit.leadsearch import reading_store
@@ -177,9 +178,7 @@ def _list(args: argparse.Namespace) -> int:
     body = [(t.token_id, t.role, t.agent or "", ",".join(t.sources), t.label,
              local_time(t.created_at, zone), t.created_by,
              local_time(t.revoked_at, zone) if t.revoked_at else "") for t in tokens]
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    for row in (COLUMNS, *body):
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(align(COLUMNS, body, right=len(COLUMNS))))
     active = sum(1 for t in tokens if t.revoked_at is None)
     print(f"\n{len(tokens)} token{'s' if len(tokens) != 1 else ''}, {active} active")
     return 0
