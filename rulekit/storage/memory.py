@@ -301,10 +301,7 @@ class MemoryStore:
         elif isinstance(effect, RecordAudit):
             self._audit.append(AuditEntry(len(self._audit) + 1, now, effect.actor,
                                           effect.action, dict(effect.detail)))
-            if effect.action in (CONTACT_MISSED, CONTACT_PAUSE):
-                agent = str(dict(effect.detail)["agent"])
-                facts.misses[agent] = (facts.misses.get(agent, 0) + 1
-                                       if effect.action == CONTACT_MISSED else 0)
+            self._count_misses(effect.action, dict(effect.detail))
 
     def fired(self, timer_id: str) -> None:
         """A timer's event was committed: it is done."""
@@ -527,6 +524,16 @@ class MemoryStore:
         caller holds the lock)."""
         self._audit.append(AuditEntry(len(self._audit) + 1, at, actor, action,
                                       json.loads(encode_json(dict(detail)))))
+        self._count_misses(action, detail)
+
+    def _count_misses(self, action: str, detail: Mapping[str, Any]) -> None:
+        """An audit entry of a missed first contact counts one more miss of its agent, one of
+        a pause for missing them starts the count again (what a SQL store counts in its audit
+        table, :meth:`~rulekit.pipeline.facts.Facts.contact_misses`)."""
+        if action in (CONTACT_MISSED, CONTACT_PAUSE):
+            agent = str(detail["agent"])
+            misses = self._facts.misses
+            misses[agent] = misses.get(agent, 0) + 1 if action == CONTACT_MISSED else 0
 
     def put_token(self, token: StoredToken, secret_hash: str) -> None:
         with self._lock:

@@ -207,17 +207,15 @@ class SqlFacts:
         return None if row is None else read_optional_instant(row[0])
 
     def contact_misses(self, agent: str) -> int:
-        """The agent's ``contact_missed`` audit entries after their last ``contact_pause``
-        (read on a missed SLA only: its cost grows with the misses recorded)."""
+        """The agent's ``contact_missed`` audit entries after their last ``contact_pause``,
+        counted by the database (read on a missed SLA only)."""
+        whose = ("detail->>'agent'" if self._store.dialect.name == "postgresql"
+                 else "json_extract(detail, '$.agent')")
         with self._store.reading() as tx:
-            rows = tx.all("SELECT action, detail FROM audit WHERE action IN (?, ?) ORDER BY seq",
-                          (CONTACT_MISSED, CONTACT_PAUSE))
-        misses = 0
-        for action, detail in rows:
-            data = json.loads(detail) if isinstance(detail, str) else detail
-            if isinstance(data, dict) and data.get("agent") == agent:
-                misses = misses + 1 if action == CONTACT_MISSED else 0
-        return misses
+            row = tx.one(f"SELECT COUNT(*) FROM audit WHERE action = ? AND {whose} = ? AND seq >"
+                         f" COALESCE((SELECT MAX(seq) FROM audit WHERE action = ? AND {whose} = ?),"
+                         " 0)", (CONTACT_MISSED, agent, CONTACT_PAUSE, agent))
+        return 0 if row is None else int(row[0])
 
 
 class SqlStore(ABC):

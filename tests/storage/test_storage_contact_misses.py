@@ -55,3 +55,17 @@ def test_misses_are_counted_until_the_pause(backend: Backend, tmp_path: Path) ->
     assert counts == [1, 0]  # the second miss paused her: counting starts again
     stored = active(store).world
     assert stored is not None and stored.agents["a-ann"].paused
+
+
+def test_each_agent_counts_their_own_misses_since_their_own_pause(backend: Backend) -> None:
+    from rulekit.pipeline.sla import CONTACT_MISSED, CONTACT_PAUSE
+
+    store: Any = backend.open()
+    for n, (action, agent) in enumerate([(CONTACT_MISSED, "a-ann"), (CONTACT_MISSED, "a-bob"),
+                                         (CONTACT_MISSED, "a-ann"), (CONTACT_PAUSE, "a-ann"),
+                                         (CONTACT_MISSED, "a-bob"), (CONTACT_MISSED, "a-ann"),
+                                         (CONTACT_PAUSE, "a-cy")]):
+        store.record_audit("rulekit", action, {"agent": agent, "lead": f"L{n}"},
+                           T0 + timedelta(minutes=n))
+    facts = store.facts()
+    assert [facts.contact_misses(a) for a in ("a-ann", "a-bob", "a-cy", "a-dee")] == [1, 2, 0, 0]
