@@ -373,11 +373,13 @@ class _Builder:
                      self.notify(doc, (*at, "notify")))
 
     def step_calendar(self, doc: Document, at: P, body: dict[str, Any],
-                      duration: Duration | None) -> CalendarRef | None:
+                      duration: Duration | None, key: str | None = None) -> CalendarRef | None:
+        """A step's ``calendar:``; a business ``duration`` (at ``key``: ``for`` or
+        ``each_for`` by default) without one is RK302."""
         calendar = (self.calendar_ref(doc, (*at, "calendar"), allow_agent=True)
                     if "calendar" in body else None)
         if duration is not None and duration.business and "calendar" not in body:
-            key = "for" if "for" in body else "each_for"
+            key = key or ("for" if "for" in body else "each_for")
             self.sink.error("RK302", f"business duration '{duration}' needs a calendar",
                             doc.location((*at, key)),
                             hint="add 'calendar: <name>' (or 'calendar: agent') to this step")
@@ -463,13 +465,7 @@ class _Builder:
     def step_expect_contact(self, doc: Document, at: P, body: Any,
                             loc: SourceLocation) -> Step | None:
         within = self.duration(doc, (*at, "within"))
-        calendar = (self.calendar_ref(doc, (*at, "calendar"), allow_agent=True)
-                    if "calendar" in body else None)
-        if within is not None and within.business and calendar is None \
-                and "calendar" not in body:
-            self.sink.error("RK302", f"business duration '{within}' needs a calendar",
-                            doc.location((*at, "within")),
-                            hint="add 'calendar: <name>' (or 'calendar: agent') to this step")
+        calendar = self.step_calendar(doc, at, body, within, "within")
         otherwise: tuple[Step, ...] | None = ()
         if "else" in body:
             otherwise = self.steps(doc, (*at, "else"))
